@@ -1,0 +1,32 @@
+"""Contraction penalties: the regularisers under which Proposition 3 is stated.
+
+* :func:`reconstruction_contraction` — ‖∂r/∂x‖²_F, the penalty of the paper's eq. (10), averaged
+  over a batch. For one-layer models it is dᵀ(RᵀR ∘ WᵀW)d per point (no D × D Jacobian).
+* :func:`encoder_contraction` — ‖∂h/∂x‖²_F = Σ_k h'_k(x)² ‖W_{·k}‖², the classic contractive
+  auto-encoder penalty of Rifai et al. (2011), which the authors' released code uses.
+Chapters: *Proposition 3* (local conservativeness) and the MNIST chapter (CAE rows of Table 1).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .fields import jacobian_norm2
+from .models import AutoEncoder
+
+Tensor = torch.Tensor
+
+__all__ = ["reconstruction_contraction", "encoder_contraction"]
+
+
+def reconstruction_contraction(model: nn.Module, x: Tensor) -> Tensor:
+    """Batch mean of ‖∂r/∂x‖²_F (eq. 10's penalty), differentiable in the parameters."""
+    return jacobian_norm2(model, x).mean()
+
+
+def encoder_contraction(model: AutoEncoder, x: Tensor) -> Tensor:
+    """Batch mean of ‖∂h(Wᵀx + b)/∂x‖²_F = Σ_k h'_k(x)² ‖W_{·k}‖² (Rifai et al., 2011)."""
+    if not isinstance(model, AutoEncoder):
+        raise TypeError("encoder_contraction is defined for one-layer AutoEncoder models.")
+    d = model.hidden_derivative(x)
+    return ((d**2) * (model.W**2).sum(dim=0)).sum(dim=1).mean()

@@ -1,0 +1,41 @@
+"""Formatting numbers for the book so that re-executions print identical text.
+
+nbval compares printed outputs exactly, so numbers shown in a chapter go through these
+helpers: a fixed number of significant digits, and quantities that are zero up to rounding
+shown as an upper bound ("< 1e-12") instead of a noise-dominated mantissa.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+__all__ = ["fmt", "fmt_small", "fmt_pct", "frame"]
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """``x`` with ``digits`` significant digits (general format)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{float(x):.{digits}g}"
+
+
+def fmt_small(x: float, floor: float = 1e-12, digits: int = 2) -> str:
+    """A quantity expected to be tiny: ``< floor`` when |x| is below it, else scientific notation."""
+    x = float(x)
+    if math.isnan(x):
+        return "n/a"
+    if abs(x) < floor:
+        return f"< {floor:.0e}"
+    return f"{x:.{digits - 1}e}"
+
+
+def fmt_pct(x: float, digits: int = 1) -> str:
+    """A fraction in [0, 1] as a percentage."""
+    return f"{100 * float(x):.{digits}f} %"
+
+
+def frame(rows: list[dict], index: str | None = None) -> pd.DataFrame:
+    """A DataFrame of already formatted rows (strings), for display in a chapter."""
+    df = pd.DataFrame(rows)
+    return df.set_index(index) if index else df

@@ -1,0 +1,119 @@
+"""Where chapters put what they compute, written so that a killed run never leaves a bad file.
+
+Every chapter saves a small ``summary.json`` (the numbers the book's scorecard reads) under
+``<results root>/<profile>/<chapter>/``. The root is ``$CONSERVAE_RESULTS`` when set, else
+``results/`` in the working directory. Files are written atomically (temporary file in the same
+folder, ``fsync``, then ``os.replace``), and :func:`load_json` reports a corrupt file by name.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["results_root", "results_dir", "atomic_write_bytes", "save_json", "load_json",
+           "save_summary", "load_summary", "claim", "VERDICTS", "CorruptResultError"]
+
+VERDICTS = ("reproduced", "partly", "not reproduced")
+
+
+class CorruptResultError(RuntimeError):
+    """A results file exists but cannot be read back."""
+
+
+def results_root() -> Path:
+    """``$CONSERVAE_RESULTS`` or ``./results``."""
+    return Path(os.environ.get("CONSERVAE_RESULTS", "results")).resolve()
+
+
+def results_dir(chapter: str, profile: str) -> Path:
+    """The folder of one chapter's results under one profile (created)."""
+    path = results_root() / profile / chapter
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: NumPy/torch scalars to Python, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return _clean(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def save_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Atomically write ``obj`` as sorted, indented JSON."""
+    text = json.dumps(_clean(obj), indent=1, sort_keys=True) + "\n"
+    return atomic_write_bytes(path, text.encode())
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Read JSON written by :func:`save_json`; a damaged file raises :class:`CorruptResultError`."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptResultError(f"results file {path} is corrupt ({err}); delete it and re-run the chapter.") from None
+
+
+def save_summary(chapter: str, profile: str, summary: dict[str, Any]) -> Path:
+    """Save the numbers a chapter reports (read by the scorecard) as ``summary.json``."""
+    return save_json(results_dir(chapter, profile) / "summary.json", summary)
+
+
+def load_summary(chapter: str, profile: str) -> dict[str, Any] | None:
+    """A chapter's saved summary, or None if the chapter has not run under that profile."""
+    path = results_root() / profile / chapter / "summary.json"
+    return load_json(path) if path.exists() else None
+
+
+def claim(
+    id: str,
+    statement: str,
+    *,
+    paper: Any,
+    ours: Any,
+    verdict: str,
+    reason: str,
+    section: str,
+    data: str,
+    spread: float | None = None,
+    n_seeds: int | None = None,
+) -> dict[str, Any]:
+    """One row of the reproduction scorecard, as a chapter records it in its summary.
+
+    ``id`` is the paper item's stable identifier (e.g. ``table1.AE.relu``), ``paper`` the
+    paper's value (number or short text), ``ours`` our value (mean over seeds when
+    ``n_seeds`` > 1, with ``spread`` their standard deviation), ``verdict`` one of
+    :data:`VERDICTS` decided by the chapter's code, ``reason`` one line, ``section`` the MyST
+    label of the chapter section that shows it, ``data`` which data produced it.
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}.")
+    return {"id": id, "statement": statement, "paper": paper, "ours": ours, "spread": spread,
+            "n_seeds": n_seeds, "verdict": verdict, "reason": reason, "section": section, "data": data}

@@ -1,0 +1,51 @@
+"""Run-time choices shared by every chapter: the device, seeds and deterministic kernels.
+
+``select_device("auto")`` picks CUDA when present (Colab with a GPU), else the CPU; every
+chapter's ``device`` parameter goes through it. :func:`seed_everything` fixes every random
+stream a chapter uses, so the same parameters give the same numbers on the same machine.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["select_device", "seed_everything", "describe_device"]
+
+_DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def select_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` → CUDA if available else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given.
+
+    Asking for CUDA on a machine without it is an error that says so, not a silent CPU run.
+    """
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str) or not (device in _DEVICE_CHOICES or device.startswith("cuda:")):
+        raise ValueError(f"device must be one of auto, cpu, cuda or cuda:N; got {device!r}.")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but this machine has no CUDA GPU; use device='auto' or 'cpu'.")
+    return torch.device(device)
+
+
+def describe_device(device: torch.device) -> str:
+    """A human-readable name: the GPU's model, or the CPU with its thread count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch, ask torch for deterministic kernels; return a torch Generator."""
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)

@@ -1,0 +1,258 @@
+"""Training auto-encoders: one seeded, device-agnostic trainer for every chapter.
+
+:func:`fit` minimises the squared error ‖r(x̃) − t‖² averaged over a batch, where x̃ is the
+input (optionally corrupted by Gaussian noise: a denoising auto-encoder) and t the target
+(the clean input for an auto-encoder; x + F(x) when fitting r(x) − x to a given field F, as in
+Algorithm 1 and Figure 4), plus the optional penalties of :mod:`conservae_lib.contraction`. After
+each step it can renormalise every encoder column to squared length α (the paper's weight-length
+constraint, footnote 4). After every ``metrics_every`` epochs it records the loss, the wall time
+spent training (metrics excluded) and whatever ``metrics(model)`` returns.
+
+With ``checkpoint=path`` the model, optimiser, random state and history are saved atomically
+after each epoch; calling :func:`fit` again with the same arguments resumes from the last
+complete epoch and ends with the same numbers as an uninterrupted run. A loss that becomes NaN
+or infinite stops training with :class:`DivergenceError`, naming the epoch.
+Chapters: the MNIST chapters, the 2-D chapters and Proposition 3.
+"""
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .contraction import encoder_contraction, reconstruction_contraction
+from .models import AutoEncoder
+from .results import atomic_write_bytes
+from .runtime import select_device
+
+Tensor = torch.Tensor
+
+__all__ = ["History", "DivergenceError", "fit", "reconstruction_loss", "renormalize_columns"]
+
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run (``records[i]`` is a dict with at least
+    ``epoch``, ``loss`` and ``train_time_s``)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: int = 0  # epochs found in a checkpoint; 0 for a fresh run
+
+    def column(self, key: str) -> list[Any]:
+        return [r.get(key) for r in self.records]
+
+    def last(self, key: str) -> Any:
+        return self.records[-1].get(key) if self.records else None
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.records)
+
+
+def reconstruction_loss(model: nn.Module, inputs: Tensor, targets: Tensor) -> Tensor:
+    """Batch mean of ‖r(inputs) − targets‖² (sum over dimensions)."""
+    return ((model(inputs) - targets) ** 2).sum(dim=1).mean()
+
+
+@torch.no_grad()
+def renormalize_columns(model: AutoEncoder, alpha: float) -> None:
+    """Rescale every encoder filter W_{·k} to squared length α (footnote 4 of the paper)."""
+    norms = model.W.norm(dim=0, keepdim=True).clamp_min(1e-12)
+    model.W.mul_(math.sqrt(alpha) / norms)
+
+
+def _check_fit_args(epochs: int, batch_size: int | None, lr: float, optimizer: str, n: int,
+                    contraction: float, encoder_contraction_: float, noise: float, weight_length: float | None) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an integer ≥ 0; got {epochs!r}.")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0):
+        raise ValueError(f"batch_size must be a positive integer or None (full batch); got {batch_size!r}.")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive number; got {lr!r}.")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}.")
+    for name, v in (("contraction", contraction), ("encoder_contraction", encoder_contraction_), ("noise", noise)):
+        if not (isinstance(v, (int, float)) and v >= 0):
+            raise ValueError(f"{name} must be a number ≥ 0; got {v!r}.")
+    if weight_length is not None and not (isinstance(weight_length, (int, float)) and weight_length > 0):
+        raise ValueError(f"weight_length must be a positive number or None; got {weight_length!r}.")
+    if n == 0:
+        raise ValueError("no training data: the input batch is empty.")
+
+
+def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+
+
+def _save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+                     history: History, epoch: int, train_time: float) -> None:
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                "records": history.records, "epoch": epoch, "train_time_s": train_time, "complete": True}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise RuntimeError(f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); delete it to start over.") from None
+    if not isinstance(state, dict) or not state.get("complete"):
+        raise RuntimeError(f"checkpoint {path} is incomplete; delete it to start over.")
+    return state
+
+
+def fit(
+    model: nn.Module,
+    inputs: Tensor,
+    targets: Tensor | None = None,
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    contraction: float = 0.0,
+    encoder_contraction_weight: float = 0.0,
+    noise: float = 0.0,
+    weight_length: float | None = None,
+    metrics: Callable[[nn.Module], dict[str, Any]] | None = None,
+    metrics_every: int = 1,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    desc: str = "training",
+    checkpoint: str | Path | None = None,
+) -> History:
+    """Train ``model`` in place (moved to ``device``) and return its :class:`History`.
+
+    Parameters
+    ----------
+    inputs, targets:
+        N × D tensors. ``targets=None`` trains an auto-encoder (targets are the clean inputs).
+    epochs, batch_size, lr, optimizer:
+        Passes over the data, mini-batch size (``None``: full batch), learning rate, and one of
+        ``adam``, ``sgd`` (momentum 0.9) or ``lbfgs`` (full batch, strong-Wolfe line search;
+        one optimiser step of up to 20 iterations per epoch).
+    contraction, encoder_contraction_weight:
+        Weights of ‖∂r/∂x‖²_F (eq. 10) and of the classic CAE penalty ‖∂h/∂x‖²_F.
+    noise:
+        Standard deviation of Gaussian input corruption (denoising auto-encoder).
+    weight_length:
+        α of the weight-length constraint; ``None`` for none.
+    metrics:
+        ``metrics(model) -> dict`` evaluated (under ``no_grad``) before training (epoch 0) and
+        after every ``metrics_every`` epochs and the last one; its time is not counted.
+    checkpoint:
+        Path of a checkpoint file to save after each epoch and resume from.
+    """
+    n = len(inputs)
+    _check_fit_args(epochs, batch_size, lr, optimizer, n, contraction, encoder_contraction_weight, noise, weight_length)
+    dev = select_device(device)
+    model.to(dev)
+    inputs = inputs.to(dev)
+    targets = inputs if targets is None else targets.to(dev)
+    if targets.shape != inputs.shape:
+        raise ValueError(f"targets must have the shape of inputs {tuple(inputs.shape)}; got {tuple(targets.shape)}.")
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = _make_optimizer(optimizer, params, lr)
+    gen = torch.Generator().manual_seed(int(seed))
+    history = History()
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        state = _load_checkpoint(ckpt)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        history.records = list(state["records"])
+        history.resumed_from = int(state["epoch"])
+
+    def evaluate(epoch: int, loss: float, train_time: float) -> None:
+        rec: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_time_s": train_time}
+        if metrics is not None:
+            model.eval()
+            with torch.no_grad():
+                rec.update(metrics(model))
+            model.train()
+        history.records.append(rec)
+
+    def batch_loss(xb: Tensor, tb: Tensor) -> Tensor:
+        x_in = xb + noise * torch.randn(xb.shape, generator=gen, dtype=xb.dtype).to(dev) if noise > 0 else xb
+        loss = reconstruction_loss(model, x_in, tb)
+        if contraction > 0:
+            loss = loss + contraction * reconstruction_contraction(model, x_in)
+        if encoder_contraction_weight > 0:
+            loss = loss + encoder_contraction_weight * encoder_contraction(model, x_in)
+        return loss
+
+    if not history.records:
+        with torch.no_grad():
+            evaluate(0, float(batch_loss(inputs, targets)), 0.0)
+        start_epoch, train_time = 0, 0.0
+    else:
+        start_epoch, train_time = history.resumed_from, float(state["train_time_s"])
+    bs = n if (batch_size is None or optimizer == "lbfgs") else min(batch_size, n)
+    bar = _progress(range(start_epoch + 1, epochs + 1), desc, progress, total=epochs, initial=start_epoch)
+    model.train()
+    for epoch in bar:
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen).to(dev)
+        total, count = 0.0, 0
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            xb, tb = inputs[idx], targets[idx]
+            if optimizer == "lbfgs":
+                def closure() -> Tensor:
+                    opt.zero_grad()
+                    value = batch_loss(xb, tb)
+                    value.backward()
+                    return value
+
+                loss = opt.step(closure)
+            else:
+                opt.zero_grad()
+                loss = batch_loss(xb, tb)
+                loss.backward()
+                opt.step()
+            if weight_length is not None and isinstance(model, AutoEncoder):
+                renormalize_columns(model, weight_length)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise DivergenceError(
+                    f"training diverged at epoch {epoch}: the loss became {value}. The learning rate "
+                    f"({lr}) is probably too large for this model and data; try a smaller one."
+                )
+            total += value * len(idx)
+            count += len(idx)
+        train_time += time.perf_counter() - t0
+        if epoch % metrics_every == 0 or epoch == epochs:
+            evaluate(epoch, total / count, train_time)
+        if ckpt is not None:
+            _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{total / count:.4g}")
+    return history
+
+
+def _progress(it, desc: str, enabled: bool, total: int, initial: int):
+    if not enabled:
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, desc=desc, total=total, initial=initial, leave=False)
