@@ -32,7 +32,8 @@ REPO_ROOT = LIB_DIR.parent
 METADATA_KEY = "conservae"
 COLAB_TAG = "colab-install"
 
-__all__ = ["notebook_sources", "library_digest", "source_digest", "normalize", "execute", "run", "main"]
+__all__ = ["notebook_sources", "library_digest", "source_digest", "normalize", "execute", "run", "main",
+           "validate_parameters"]
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -334,16 +335,35 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 1 if stale else 0
     extra = {name: _parse_value(value) for name, value in args.parameter}
     try:
+        validate_parameters(args.profile, args.names, extra)
         run(args.profile, args.names, args.output_dir, args.force, extra)
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
-        print(f"error: {type(err).__name__}: {_short_error(err)}", file=sys.stderr)
+        print(f"error: {_short_error(err)}", file=sys.stderr)
         return 1
     return 0
 
 
+def validate_parameters(profile: str, names: Sequence[str], extra: dict[str, Any], root: Path = REPO_ROOT) -> None:
+    """Check the profile and ``-p`` overrides against every chosen chapter's table before any
+    kernel starts, so that a bad value fails at once with the sentence from
+    :func:`conservae_lib.profiles.configure` (chapters without a table are left to run)."""
+    from .profiles import CHAPTERS, configure
+
+    for source in notebook_sources(root, names):
+        chapter = chapter_name(source)
+        if chapter in CHAPTERS:
+            configure(chapter, profile, **extra)
+
+
 def _short_error(err: Exception) -> str:
+    """One line: the exception a notebook cell raised (papermill's ``ename``/``evalue``) or
+    ``err`` itself, without the traceback."""
     evalue = getattr(err, "evalue", None)
     ename = getattr(err, "ename", None)
     if evalue is not None:
-        return f"{ename}: {evalue}"
-    return str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+        lines = str(evalue).strip().splitlines()
+        return f"{ename}: {lines[0] if lines else ''}".strip()
+    lines = str(err).strip().splitlines()
+    if isinstance(err, ValueError) and lines:
+        return lines[0]
+    return f"{type(err).__name__}: {lines[-1]}" if lines else repr(err)

