@@ -6,6 +6,11 @@
   *Empirical conservativeness*): 1 for a symmetric matrix, 0 for an antisymmetric one.
 * :func:`jacobian_symmetricity` — sym(∂r/∂x) per point, computed for one-layer models from
   H × H Gram matrices without ever forming a D × D Jacobian.
+* :func:`jacobian_quadratics` — exact ‖J‖²_F and tr(J J) per point for any model (Gram
+  matrices for one layer, Jacobians in bounded chunks otherwise);
+  :func:`jacobian_quadratics_estimate`, :func:`jacobian_symmetricity_estimate`,
+  :func:`jacobian_norm2_estimate` — unbiased Hutchinson estimates from batched JVP/VJP products
+  with random sign probes, with their standard errors, for deep models (no D × D matrix formed).
 * :func:`curl_2d`, :func:`curl_2d_grid`, :func:`circulation` — curl and loop integrals, the
   direct test of path independence (Proposition 1).
 
@@ -18,6 +23,7 @@ Chapter: *Conservative auto-encoders* (and the MNIST and 2-D chapters that use t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Union
 
 import numpy as np
@@ -31,6 +37,8 @@ FieldLike = Union[nn.Module, Callable[[Tensor], Tensor]]
 
 __all__ = [
     "as_field", "jacobian", "symmetricity", "jacobian_symmetricity", "jacobian_norm2",
+    "jacobian_quadratics", "QuadraticsEstimate", "jacobian_quadratics_estimate",
+    "jacobian_symmetricity_estimate", "jacobian_norm2_estimate",
     "curl_2d", "curl_2d_grid", "circulation",
 ]
 
@@ -91,21 +99,27 @@ def symmetricity(A: Tensor) -> Tensor:
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
 
 
-def _gram_quadratics(model: AutoEncoder, x: Tensor) -> tuple[Tensor, Tensor]:
+def _gram_quadratics(model: AutoEncoder, x: Tensor, trace: bool = True) -> tuple[Tensor, Tensor | None]:
     """‖J‖²_F and tr(J J) per point for J = R D Wᵀ, from H × H Gram matrices.
 
     With d = h'(Wᵀx + b): ‖J‖²_F = tr(D RᵀR D WᵀW) = dᵀ (RᵀR ∘ WᵀW) d and
     tr(J J) = tr(D WᵀR D WᵀR) = dᵀ (M ∘ Mᵀ) d with M = WᵀR (∘ the element-wise product).
     Cost: O(D H²) once plus O(N H²), against O(N D² H) for explicit Jacobians.
+    With ``trace=False`` only ‖J‖²_F is computed (two H × H products instead of three; the
+    trace comes back as ``None``). A tied model (R is W) needs one Gram matrix, WᵀW, for all
+    three products; the results are the same numbers either way.
     """
     W, R = model.W, model.R
     d = model.hidden_derivative(x)
-    M = W.T @ R
-    q_norm = (R.T @ R) * (W.T @ W)
-    q_trace = M * M.T
+    gram_w = W.T @ W
+    gram_r = gram_w if R is W else R.T @ R
+    q_norm = gram_r * gram_w
     norm2 = ((d @ q_norm) * d).sum(dim=1)
-    trace = ((d @ q_trace) * d).sum(dim=1)
-    return norm2, trace
+    if not trace:
+        return norm2, None
+    M = gram_w if R is W else W.T @ R
+    q_trace = M * M.T
+    return norm2, ((d @ q_trace) * d).sum(dim=1)
 
 
 def jacobian_norm2(model: FieldLike, x: Tensor) -> Tensor:
@@ -115,7 +129,7 @@ def jacobian_norm2(model: FieldLike, x: Tensor) -> Tensor:
     """
     x = _check_points(x)
     if isinstance(model, AutoEncoder):
-        return _gram_quadratics(model, x)[0]
+        return _gram_quadratics(model, x, trace=False)[0]
     return (jacobian(model, x) ** 2).sum(dim=(-1, -2))
 
 
@@ -132,6 +146,118 @@ def jacobian_symmetricity(model: FieldLike, x: Tensor) -> Tensor:
         safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
         return torch.where(norm2 > 0, 0.5 + 0.5 * trace / safe, torch.ones_like(norm2))
     return symmetricity(jacobian(model, x))
+
+
+def _symmetricity_from(norm2: Tensor, trace: Tensor) -> Tensor:
+    """sym(J) = ½ + tr(J J) / (2 ‖J‖²_F), and 1 where ‖J‖_F = 0 (a locally constant field)."""
+    safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
+    return torch.where(norm2 > 0, 0.5 + 0.5 * trace / safe, torch.ones_like(norm2))
+
+
+def jacobian_quadratics(model: FieldLike, x: Tensor, chunk_size: int = 64) -> tuple[Tensor, Tensor]:
+    """Exact ‖∂r/∂x‖²_F and tr((∂r/∂x)²) at each point of x (N × D): two tensors of N values.
+
+    A one-layer :class:`~conservae_lib.models.AutoEncoder` uses the H × H Gram matrices of
+    :func:`jacobian_norm2`; any other model forms its Jacobians with
+    ``torch.func.vmap(torch.func.jacrev(·))`` ``chunk_size`` points at a time, so memory stays
+    at ``chunk_size`` D × D matrices (a single 1,000-point batch at D = 784 would need ~5 GB in
+    float64). sym(J) = ½ + tr(J J) / (2 ‖J‖²_F), as in :func:`jacobian_symmetricity`.
+    """
+    x = _check_points(x)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
+    if isinstance(model, AutoEncoder):
+        norm2, trace = _gram_quadratics(model, x)
+        return norm2, trace
+    norms, traces = [], []
+    for i in range(0, len(x), chunk_size):
+        J = jacobian(model, x[i:i + chunk_size])
+        norms.append((J**2).sum(dim=(-1, -2)))
+        traces.append((J * J.transpose(-1, -2)).sum(dim=(-1, -2)))
+    if not norms:
+        empty = x.new_zeros(0)
+        return empty, empty.clone()
+    return torch.cat(norms), torch.cat(traces)
+
+
+@dataclass(frozen=True)
+class QuadraticsEstimate:
+    """Hutchinson estimates of ‖J‖²_F, tr(J J) and sym(J) per point, with standard errors.
+
+    ``*_se`` are the standard errors estimated from the spread over the ``n_probes`` probes
+    (ddof = 1; for ``symmetricity`` by the delta method for a ratio). Each estimate is unbiased
+    for ‖J‖²_F and tr(J J); for sym(J), a ratio, the bias is O(1/n_probes), below the standard
+    error. With random-sign probes the standard deviation of one probe's ‖Jv‖² is at most
+    √2 ‖J‖²_F (and that of (Jᵀv)·(Jv) at most √2 ‖J‖²_F), so se/‖J‖²_F ≤ √(2/n_probes) in the worst
+    case; for a Jacobian with many comparable singular values it is far smaller.
+    """
+
+    norm2: Tensor
+    trace: Tensor
+    norm2_se: Tensor
+    trace_se: Tensor
+    symmetricity: Tensor
+    symmetricity_se: Tensor
+    n_probes: int
+
+
+def jacobian_quadratics_estimate(
+    model: FieldLike, x: Tensor, n_probes: int = 32, seed: int = 0, max_rows: int = 65536,
+) -> QuadraticsEstimate:
+    """Unbiased estimates of ‖J‖²_F and tr(J J) at each point, J = ∂r/∂x, from JVP/VJP products.
+
+    For random-sign vectors v (E vvᵀ = I): ‖J‖²_F = E ‖Jv‖² and tr(J J) = E vᵀ J J v =
+    E (Jᵀv)·(Jv) (Hutchinson's estimator). Each probe costs one forward-mode product Jv and one
+    reverse-mode product Jᵀv, computed for all points and probes in a few batched calls
+    (``max_rows`` rows of N·n_probes at a time) — about 2·n_probes forward passes per point,
+    against D for an exact Jacobian, and no D × D matrix. The model must act on each row of its
+    input independently (every auto-encoder does: its batch Jacobian is block-diagonal).
+    Probes are drawn from a generator seeded with ``seed``, so results are reproducible.
+    """
+    x = _check_points(x)
+    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 2:
+        raise ValueError(f"n_probes must be an integer ≥ 2 (the standard error needs two); got {n_probes!r}.")
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows <= 0:
+        raise ValueError(f"max_rows must be a positive integer; got {max_rows!r}.")
+    f = _map(model)
+    N, D = x.shape
+    g = torch.Generator().manual_seed(int(seed))
+    signs = (torch.randint(0, 2, (n_probes, N, D), generator=g, dtype=torch.int8) * 2 - 1)
+    a = x.new_empty(n_probes, N)  # ‖J v‖² per probe and point
+    b = x.new_empty(n_probes, N)  # (Jᵀ v)·(J v)
+    per_call = max(1, max_rows // max(N, 1))
+    with torch.enable_grad():
+        for start in range(0, n_probes, per_call):
+            k = min(per_call, n_probes - start)
+            v = signs[start:start + k].to(device=x.device, dtype=x.dtype).reshape(k * N, D)
+            xs = x.detach().repeat(k, 1)
+            _, jv = torch.func.jvp(f, (xs,), (v,))
+            _, pullback = torch.func.vjp(f, xs)
+            (jtv,) = pullback(v)
+            a[start:start + k] = (jv**2).sum(dim=1).reshape(k, N).detach()
+            b[start:start + k] = (jv * jtv).sum(dim=1).reshape(k, N).detach()
+    norm2, trace = a.mean(dim=0), b.mean(dim=0)
+    root_k = math.sqrt(n_probes)
+    sym = _symmetricity_from(norm2, trace)
+    safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
+    ratio = trace / safe
+    sym_se = torch.where(norm2 > 0, 0.5 * (b - ratio * a).std(dim=0) / (root_k * safe), torch.zeros_like(norm2))
+    return QuadraticsEstimate(
+        norm2=norm2, trace=trace, norm2_se=a.std(dim=0) / root_k, trace_se=b.std(dim=0) / root_k,
+        symmetricity=sym, symmetricity_se=sym_se, n_probes=n_probes,
+    )
+
+
+def jacobian_symmetricity_estimate(model: FieldLike, x: Tensor, n_probes: int = 32, seed: int = 0) -> Tensor:
+    """Hutchinson estimate of sym(∂r/∂x) per point (see :func:`jacobian_quadratics_estimate`,
+    which also gives its standard error); for deep models where exact Jacobians are costly."""
+    return jacobian_quadratics_estimate(model, x, n_probes=n_probes, seed=seed).symmetricity
+
+
+def jacobian_norm2_estimate(model: FieldLike, x: Tensor, n_probes: int = 32, seed: int = 0) -> Tensor:
+    """Hutchinson estimate of ‖∂r/∂x‖²_F per point (unbiased; see
+    :func:`jacobian_quadratics_estimate` for its standard error)."""
+    return jacobian_quadratics_estimate(model, x, n_probes=n_probes, seed=seed).norm2
 
 
 def curl_2d(field: FieldLike, points: Tensor) -> Tensor:
