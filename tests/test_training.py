@@ -1,0 +1,81 @@
+"""The trainer: learning, constraints, penalties and determinism."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conservae_lib import AutoEncoder, fields, training
+
+
+def _data(n=256, D=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    basis = torch.randn(3, D, generator=g)
+    return torch.sigmoid(torch.randn(n, 3, generator=g) @ basis)
+
+
+def test_training_reduces_the_reconstruction_error():
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    h = training.fit(m, x, epochs=30, batch_size=32, lr=1e-2, progress=False)
+    assert h.last("loss") < 0.2 * h.records[0]["loss"]
+
+
+def test_same_seed_gives_identical_training_runs():
+    x = _data()
+    runs = []
+    for _ in range(2):
+        m = AutoEncoder(10, 6, "relu", seed=3)
+        training.fit(m, x, epochs=3, batch_size=16, lr=1e-2, noise=0.1, seed=11, progress=False)
+        runs.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_weight_length_constraint_holds_after_every_step():
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    training.fit(m, x, epochs=2, batch_size=32, lr=1e-2, weight_length=0.7, progress=False)
+    torch.testing.assert_close((m.W**2).sum(0), torch.full((6,), 0.7))
+
+
+def test_metrics_are_recorded_before_training_and_at_the_requested_epochs():
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    h = training.fit(m, x, epochs=5, metrics_every=2, lr=1e-2, progress=False,
+                     metrics=lambda mm: {"sym": float(fields.jacobian_symmetricity(mm, x[:20]).mean())})
+    assert h.column("epoch") == [0, 2, 4, 5]
+    assert all(0 <= s <= 1 for s in h.column("sym"))
+
+
+def test_contraction_penalty_shrinks_the_jacobian():
+    x = _data()
+    norms = []
+    for eps in (0.0, 1.0):
+        m = AutoEncoder(10, 6, "sigmoid", seed=0)
+        training.fit(m, x, epochs=20, batch_size=64, lr=1e-2, contraction=eps, progress=False)
+        with torch.no_grad():
+            norms.append(float(fields.jacobian_norm2(m, x).mean()))
+    assert norms[1] < 0.5 * norms[0]
+
+
+def test_fitting_a_field_with_targets_and_lbfgs():
+    """r(x) − x learns a linear gradient field F(x) = −x/2 (targets x + F(x))."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(400, 2, generator=g, dtype=torch.float64) * 2 - 1
+    m = AutoEncoder(2, 16, "linear", tied=True, seed=0, dtype=torch.float64)
+    training.fit(m, x, x + (-0.5 * x), epochs=20, optimizer="lbfgs", lr=1.0, progress=False)
+    with torch.no_grad():
+        err = (m.field(x) - (-0.5 * x)).norm() / (0.5 * x).norm()
+    assert err < 1e-3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=-1), "epochs must be an integer"),
+    (dict(epochs=1, lr=0), "lr must be a positive number"),
+    (dict(epochs=1, batch_size=0), "batch_size must be a positive integer"),
+    (dict(epochs=1, optimizer="rmsprop"), "optimizer must be one of adam, sgd, lbfgs"),
+    (dict(epochs=1, noise=-0.1), "noise must be a number ≥ 0"),
+    (dict(epochs=1, weight_length=0), "weight_length must be a positive number"),
+])
+def test_bad_training_arguments_give_one_clear_sentence(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        training.fit(AutoEncoder(10, 6), _data(), progress=False, **kwargs)
