@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 PROFILE ?= paper
 JB      := $(VENV)/bin/jupyter-book
 
-.PHONY: book test setup notebooks html smoke browser-deps check clean
+.PHONY: book test setup notebooks html smoke browser-deps mathjax check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,10 +22,17 @@ setup: $(VENV)/.installed
 browser-deps:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# MathJax 3 from npm, copied into book/_vendor (html_extra_path) so the site renders math offline.
+MATHJAX := book/_vendor/_static/mathjax/VERSION
+$(MATHJAX): $(VENV)/.installed conservae_lib/booktools.py
+	$(PY) -m conservae_lib.booktools mathjax --force
+
+mathjax: $(MATHJAX)
+
 notebooks: setup
 	$(PY) -m conservae_lib run --profile $(PROFILE)
 
-html: setup
+html: setup mathjax
 	$(JB) build book -W -n --keep-going
 
 book: notebooks html
@@ -33,7 +40,7 @@ book: notebooks html
 check: setup
 	$(PY) -m conservae_lib check --profile paper
 
-test: setup browser-deps
+test: setup browser-deps mathjax
 	$(VENV)/bin/pytest
 
 clean:

@@ -197,17 +197,45 @@ def _recorded(path: Path) -> dict[str, Any] | None:
         return None
 
 
+#: Code that reads other chapters' saved results (the scorecard): such notebooks also depend on them.
+_READS_SUMMARIES = re.compile(r"\bload_summary\s*\(|\bscorecard\.collect\s*\(")
+
+
+def summaries_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_ROOT) -> str:
+    """Digest of ``results/<profile>/*/summary.json`` except the notebook's own chapter's.
+
+    The results root is ``$CONSERVAE_RESULTS`` (relative to ``root``) or ``root/results``, as the
+    executed notebook (run with ``cwd=root``) sees it.
+    """
+    base = Path(os.environ.get("CONSERVAE_RESULTS", "results"))
+    profile = parameters.get("results_profile") or parameters.get("profile", "paper")
+    base = (base if base.is_absolute() else root / base) / str(profile)
+    own = chapter_name(source)
+    h = hashlib.sha256()
+    for path in sorted(base.glob("*/summary.json")):
+        if path.parent.name != own:
+            h.update(path.parent.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def inputs_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_ROOT) -> dict[str, Any]:
-    """What determines an executed notebook: source, parameters and library digests."""
+    """What determines an executed notebook: source, parameters and library digests.
+
+    Notebooks whose code reads the chapters' summaries (``load_summary``, the scorecard) also
+    record :func:`summaries_digest`, so re-running a chapter makes them out of date.
+    """
     code = "\n".join(code_cells(load_source(source, root)))
     lib, modules = library_digest(code, root / "conservae_lib")
-    return {
+    digest = {
         "source_sha": source_digest(source),
         "parameters": parameters,
         "library_sha": lib,
         "library_modules": modules,
         "colab_sha": _sha(colab_install_code(root).encode()),
     }
+    if _READS_SUMMARIES.search(code):
+        digest["summaries_sha"] = summaries_digest(source, parameters, root)
+    return digest
 
 
 def execute(

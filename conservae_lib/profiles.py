@@ -45,6 +45,8 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     # @hodge_2d (notebook 06) — profile table goes here
     # @mnist_conservative_part (notebook 07) — profile table goes here
     # @scorecard / @performance (notebooks 90, 91) — profile tables go here
+    # scorecard (notebook 90): whose results it shows — by default those of its own profile.
+    "scorecard": {p: {"results_profile": p} for p in PROFILES},
 }
 
 
