@@ -7,6 +7,7 @@ folder, ``fsync``, then ``os.replace``), and :func:`load_json` reports a corrupt
 """
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["results_root", "results_dir", "atomic_write_bytes", "save_json", "load_json",
-           "save_summary", "load_summary", "claim", "VERDICTS", "CorruptResultError"]
+           "save_summary", "load_summary", "claim", "VERDICTS", "CorruptResultError",
+           "remove_stale_temporaries"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced")
 
@@ -36,21 +38,85 @@ def results_dir(chapter: str, profile: str) -> Path:
     return path
 
 
+def _temporary_prefix(path: Path, pid: int | str) -> str:
+    return f".{path.name}.{pid}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that writers of ``path`` killed mid-write left behind.
+
+    A temporary is named ``.<name>.<pid>.<random>.tmp``; it is stale when process ``pid`` no
+    longer exists (a live writer's file is never touched). Returns the files removed.
+    """
+    path = Path(path)
+    removed = []
+    prefix = f".{path.name}."
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid_text = tmp.name[len(prefix):].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same folder (``.<name>.<pid>.<random>.tmp``), are
+    flushed to disk, and the temporary is renamed over ``path`` (atomic on POSIX and Windows).
+    A process killed at any moment leaves at most such a temporary, which no reader opens and
+    the next write of the same file removes. The file gets the usual permissions (0644 less the
+    umask, or those of the file it replaces), not ``mkstemp``'s 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path, os.getpid()), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o644 & ~umask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _clean(obj: Any) -> Any:
@@ -76,7 +142,7 @@ def load_json(path: str | os.PathLike) -> Any:
     """Read JSON written by :func:`save_json`; a damaged file raises :class:`CorruptResultError`."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CorruptResultError(f"results file {path} is corrupt ({err}); delete it and re-run the chapter.") from None
 
@@ -89,7 +155,12 @@ def save_summary(chapter: str, profile: str, summary: dict[str, Any]) -> Path:
 def load_summary(chapter: str, profile: str) -> dict[str, Any] | None:
     """A chapter's saved summary, or None if the chapter has not run under that profile."""
     path = results_root() / profile / chapter / "summary.json"
-    return load_json(path) if path.exists() else None
+    if not path.exists():
+        return None
+    summary = load_json(path)
+    if not isinstance(summary, dict):
+        raise CorruptResultError(f"results file {path} is not a chapter summary (a JSON object); delete it and re-run the chapter.")
+    return summary
 
 
 def claim(

@@ -16,9 +16,11 @@ Chapters: the MNIST chapters, the 2-D chapters and Proposition 3.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,7 +30,7 @@ from torch import nn
 
 from .contraction import encoder_contraction, reconstruction_contraction
 from .models import AutoEncoder
-from .results import atomic_write_bytes
+from .results import CorruptResultError, atomic_write_bytes
 from .runtime import select_device
 
 Tensor = torch.Tensor
@@ -101,21 +103,68 @@ def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
 
 
+def _rng_states() -> dict[str, Any]:
+    """The global random states chapter code may draw from (torch CPU/CUDA, NumPy, Python)."""
+    import random
+
+    import numpy as np
+
+    states: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                              "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _fingerprint(model: nn.Module, inputs: Tensor, targets: Tensor, settings: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the training settings and digests of the data
+    and of the model's initial weights (a different model or data must not resume silently)."""
+    def digest(tensors) -> str:
+        h = hashlib.sha256()
+        for t in tensors:
+            t = t.detach().to("cpu").contiguous()
+            h.update(str((tuple(t.shape), t.dtype)).encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    return dict(settings, model=f"{type(model).__name__}:{digest(model.state_dict().values())}",
+                data=digest([inputs] if targets is inputs else [inputs, targets]))
+
+
+_CHECKPOINT_KEYS = ("model", "optimizer", "generator", "records", "epoch", "train_time_s", "rng", "fingerprint")
+
+
 def _save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-                     history: History, epoch: int, train_time: float) -> None:
+                     history: History, epoch: int, train_time: float, fingerprint: dict[str, Any]) -> None:
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                "records": history.records, "epoch": epoch, "train_time_s": train_time, "complete": True}, buf)
+                "records": history.records, "epoch": epoch, "train_time_s": train_time, "rng": _rng_states(),
+                "fingerprint": fingerprint, "complete": True}, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
 def _load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`_save_checkpoint`; anything else raises
+    :class:`~conservae_lib.results.CorruptResultError` naming the file."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
-        raise RuntimeError(f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); delete it to start over.") from None
-    if not isinstance(state, dict) or not state.get("complete"):
-        raise RuntimeError(f"checkpoint {path} is incomplete; delete it to start over.")
+        raise CorruptResultError(
+            f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}); delete it to start over.") from None
+    if not isinstance(state, dict) or not state.get("complete") or any(k not in state for k in _CHECKPOINT_KEYS):
+        raise CorruptResultError(f"checkpoint {path} is incomplete or not a training checkpoint; delete it to start over.")
     return state
 
 
@@ -175,13 +224,26 @@ def fit(
     gen = torch.Generator().manual_seed(int(seed))
     history = History()
     ckpt = Path(checkpoint) if checkpoint is not None else None
+    fingerprint: dict[str, Any] = {}
+    if ckpt is not None:
+        fingerprint = _fingerprint(model, inputs, targets, dict(
+            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, contraction=contraction,
+            encoder_contraction_weight=encoder_contraction_weight, noise=noise, weight_length=weight_length,
+            metrics_every=metrics_every, seed=int(seed)))
     if ckpt is not None and ckpt.exists():
         state = _load_checkpoint(ckpt)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        history.records = list(state["records"])
-        history.resumed_from = int(state["epoch"])
+        changed = sorted(k for k in set(fingerprint) | set(state["fingerprint"])
+                         if fingerprint.get(k) != state["fingerprint"].get(k))
+        if changed:
+            warnings.warn(f"checkpoint {ckpt} was written with other settings ({', '.join(changed)}); "
+                          "starting over and replacing it.", stacklevel=2)
+        else:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            gen.set_state(state["generator"])
+            _set_rng_states(state["rng"])
+            history.records = list(state["records"])
+            history.resumed_from = int(state["epoch"])
 
     def evaluate(epoch: int, loss: float, train_time: float) -> None:
         rec: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_time_s": train_time}
@@ -244,7 +306,7 @@ def fit(
         if epoch % metrics_every == 0 or epoch == epochs:
             evaluate(epoch, total / count, train_time)
         if ckpt is not None:
-            _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time)
+            _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time, fingerprint)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{total / count:.4g}")
     return history
