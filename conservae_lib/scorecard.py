@@ -24,7 +24,7 @@ from . import report, results
 
 __all__ = [
     "Item", "REGISTRY", "CHAPTER_NOTEBOOKS", "BETAS", "NOT_RUN", "Row",
-    "registry_ids", "item", "collect", "tally", "provenance", "render_markdown", "md_escape",
+    "registry_ids", "item", "results_base", "load_summaries", "collect", "tally", "provenance", "render_markdown", "md_escape",
     "chapter_titles", "section_labels", "toc_files", "linkable_labels", "problems",
 ]
 
@@ -252,8 +252,32 @@ class Row:
         }.get(self.status, "")
 
 
-def _load_summaries(profile: str, chapters: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-    return {ch: results.load_summary(ch, profile) for ch in chapters}
+def results_base(root: Path = REPO_ROOT) -> Path:
+    """Where the scorecard reads the chapters' results.
+
+    ``$CONSERVAE_RESULTS`` when set; else, in a checkout of the book, ``<repository>/results`` —
+    where the pipeline's chapters (run from the repository root) write — whatever the current
+    folder is, so that nbval, which re-executes a notebook in the notebook's own folder, reads the
+    same summaries as the first run; else (an installed package, e.g. Colab) ``./results`` as
+    :func:`conservae_lib.results.results_root`.
+    """
+    import os
+
+    if os.environ.get("CONSERVAE_RESULTS"):
+        return results.results_root()
+    if (root / "notebooks").is_dir() and (root / "conservae_lib").is_dir():
+        return root / "results"
+    return results.results_root()
+
+
+def load_summaries(profile: str, root: Path = REPO_ROOT) -> dict[str, dict[str, Any] | None]:
+    """Chapter key → its ``summary.json`` under ``profile`` (None when the chapter has not run)."""
+    base = results_base(root) / profile
+    out = {}
+    for chapter in CHAPTER_NOTEBOOKS:
+        path = base / chapter / "summary.json"
+        out[chapter] = results.load_json(path) if path.exists() else None
+    return out
 
 
 def collect(profile: str, summaries: Mapping[str, Mapping[str, Any] | None] | None = None,
@@ -261,14 +285,14 @@ def collect(profile: str, summaries: Mapping[str, Mapping[str, Any] | None] | No
     """One :class:`Row` per registry item, plus rows for claims no registry item knows.
 
     ``summaries`` maps chapter key → summary (as :func:`results.load_summary` returns it, None for
-    a chapter that has not run); by default they are read from ``results/<profile>/``.
+    a chapter that has not run); by default they are read by :func:`load_summaries`.
     """
     from .profiles import PROFILES
 
     if profile not in PROFILES:
         raise ValueError(f"the scorecard's profile must be one of {', '.join(PROFILES)}; got {profile!r}.")
     if summaries is None:
-        summaries = _load_summaries(profile, CHAPTER_NOTEBOOKS)
+        summaries = load_summaries(profile, root)
     written = {ch for ch, name in CHAPTER_NOTEBOOKS.items() if (root / "notebooks" / f"{name}.md").exists()}
     by_id: dict[str, tuple[str, Mapping[str, Any]]] = {}
     duplicates = set()

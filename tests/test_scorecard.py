@@ -219,3 +219,15 @@ def test_committed_scorecard_page_covers_every_item():
                    for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
     ids = re.findall(r"^\| `([^`]+)` \|", text, flags=re.M)
     assert ids[: len(CONTRIBUTING_IDS)] == CONTRIBUTING_IDS
+
+
+def test_results_are_read_from_the_repository_whatever_the_current_folder(tmp_path, monkeypatch):
+    """nbval re-executes a notebook in its own folder: the scorecard must read the same results."""
+    monkeypatch.delenv("CONSERVAE_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert scorecard.results_base(ROOT) == ROOT / "results"
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path / "elsewhere"))
+    assert scorecard.results_base(ROOT) == tmp_path / "elsewhere"
+    monkeypatch.delenv("CONSERVAE_RESULTS")
+    # an installed package without the book's sources: the current folder's results/
+    assert scorecard.results_base(tmp_path / "site-packages") == tmp_path / "results"
