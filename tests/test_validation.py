@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_01 = "conservative_autoencoders"
 
 #: Parameter names that are sizes or counts: zero is as wrong as a negative value.
-_SIZE_LIKE = re.compile(r"^(D|H|n_|epochs|batch|lr|learning_rate|hidden|width|steps|grid)", re.IGNORECASE)
+_SIZE_LIKE = re.compile(r"^(D|H)(_\w+)?$|^(n_|epochs|batch|lr|learning_rate|hidden|width|steps|grid)")
 
 
 def _is_number(v: Any) -> bool:
@@ -63,6 +63,10 @@ def bad_values(name: str, default: Any) -> Iterator[tuple[Any, str]]:
                 yield [0.5, 1.5], "[0, 1]"
         if isinstance(default[0], str):
             yield [default[0], 7], "elements"
+            if name.startswith(("datasets", "activation")):
+                yield [default[0], "moon"], "one of"
+    elif default is None and name.startswith("data_root"):
+        yield 5, "folder"
     elif isinstance(default, str):
         if name.startswith("activation"):
             yield "swish", "one of"
@@ -209,6 +213,17 @@ def test_the_rules_know_the_names_the_library_accepts() -> None:
     assert set(profiles.ACTIVATION_NAMES) == set(activations.ACTIVATIONS)
     assert set(profiles.DATA_SOURCES) == set(data.SOURCES)
     assert set(profiles.OPTIMIZER_NAMES) == set(training.OPTIMIZERS)
+
+
+def test_the_rules_know_the_toy_data_sets() -> None:
+    toy_data = pytest.importorskip("conservae_lib.toy_data")
+    assert set(profiles.TOY_DATASETS) == set(toy_data.DATASETS)
+
+
+@pytest.mark.parametrize("name,value", [("dae_noise", 0.0), ("contractions", [0.0, 1.0]), ("cae_weight", 0.0),
+                                        ("seed", 0), ("data_root", "/data/mnist"), ("data_root", None)])
+def test_zero_noise_and_zero_penalties_are_allowed(name: str, value: Any) -> None:
+    assert profiles._check_value(name, value, {"data_root": None}.get(name, value)) is None
 
 
 def test_a_name_papermill_injected_but_the_chapter_does_not_know_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
