@@ -205,13 +205,16 @@ def summaries_digest(source: Path, parameters: dict[str, Any], root: Path = REPO
     """Digest of ``results/<profile>/*/summary.json`` except the notebook's own chapter's.
 
     The results root is ``$CONSERVAE_RESULTS`` (relative to ``root``) or ``root/results``, as the
-    executed notebook (run with ``cwd=root``) sees it.
+    executed notebook (run with ``cwd=root``) sees it. ``_toc.yml`` counts too: the scorecard
+    links only to chapters that are in the book.
     """
     base = Path(os.environ.get("CONSERVAE_RESULTS", "results"))
     profile = parameters.get("results_profile") or parameters.get("profile", "paper")
     base = (base if base.is_absolute() else root / base) / str(profile)
     own = chapter_name(source)
     h = hashlib.sha256()
+    toc = root / "_toc.yml"
+    h.update(toc.read_bytes() if toc.exists() else b"")
     for path in sorted(base.glob("*/summary.json")):
         if path.parent.name != own:
             h.update(path.parent.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -231,3 +231,16 @@ def test_results_are_read_from_the_repository_whatever_the_current_folder(tmp_pa
     monkeypatch.delenv("CONSERVAE_RESULTS")
     # an installed package without the book's sources: the current folder's results/
     assert scorecard.results_base(tmp_path / "site-packages") == tmp_path / "results"
+
+
+def test_pipeline_digest_of_the_scorecard_follows_the_table_of_contents(tmp_path):
+    """The scorecard links only to chapters in _toc.yml: changing it makes the page stale."""
+    import shutil
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "90_scorecard.md", tmp_path / "notebooks")
+    (tmp_path / "_toc.yml").write_text("root: intro\nchapters:\n  - file: notebooks/90_scorecard\n")
+    src, params = tmp_path / "notebooks" / "90_scorecard.md", {"profile": "paper"}
+    before = pipeline.summaries_digest(src, params, tmp_path)
+    (tmp_path / "_toc.yml").write_text("root: intro\nchapters:\n  - file: notebooks/01_x\n  - file: notebooks/90_scorecard\n")
+    assert pipeline.summaries_digest(src, params, tmp_path) != before
