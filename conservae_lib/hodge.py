@@ -1,0 +1,320 @@
+"""Extracting the conservative part of a 2-D vector field: a grid Helmholtz–Hodge solver and auto-encoders.
+
+Helmholtz–Hodge on a box. On a bounded domain Ω a field F splits as F = ∇φ + G with G
+divergence-free, but the split is unique only once boundary conditions are fixed
+{cite}`bhatia2013helmholtz`. :func:`helmholtz_hodge` computes the split with *natural*
+(normal-flow) boundary conditions: φ minimises ∫_Ω |∇φ − F|² dA, i.e. it solves the Neumann
+problem Δφ = ∇·F in Ω, ∂φ/∂n = F·n on ∂Ω. The remainder G = F − ∇φ is divergence-free and
+tangential to the boundary; any harmonic gradient (curl- and divergence-free) is absorbed into
+∇φ. So ∇φ is *the best gradient-field fit of F on the box in L²* — which is what an auto-encoder
+whose field is a gradient (a tied one, Corollary 1) approaches when trained by least squares on
+points spread uniformly over the box. Discretisation: φ on the grid nodes, the least-squares
+problem posed on grid edges (difference quotient of φ against the mean of F at the two ends,
+trapezoid weights at the boundary), solved as a sparse graph-Laplacian system with scipy; the
+conservative components are then np.gradient(φ) (second order). O(h²) accurate.
+
+Auto-encoders. :func:`extract_conservative` fits an auto-encoder r (eq. 1) so that r(x) − x ≈ F
+at the given sample points (targets x + F(x)), by L-BFGS as the paper's Figure 4 experiment
+(which used BFGS). A tied model can only represent gradient fields; an untied one can represent
+F itself. ``inputs="values"`` reproduces instead the protocol of the authors' released code,
+which trains an ordinary (contractive, tied) auto-encoder on the *field values* F(x_i) as data,
+without the points x_i, and then draws r(x) − x on the grid.
+
+:data:`FIELDS` holds test fields with a known split. Chapter: *Extracting the conservative part
+of a vector field* (06_hodge_2d), Figure 4 and the section *Decomposing the vector field* (eq. 16).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+from .models import AutoEncoder
+from .training import fit
+
+Tensor = torch.Tensor
+Array = np.ndarray
+Pair = tuple[Array, Array]
+
+__all__ = [
+    "helmholtz_hodge", "extract_conservative", "field_values", "relative_error", "nonconservative_fraction",
+    "TestField", "FIELDS", "sample_grid",
+]
+
+
+# ----------------------------------------------------------------------------- classical solver
+def _check_grid(U: Array, V: Array, x: Array, y: Array) -> tuple[Array, Array, Array, Array, float, float]:
+    U, V = np.asarray(U, dtype=float), np.asarray(V, dtype=float)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 1 or y.ndim != 1 or len(x) < 3 or len(y) < 3:
+        raise ValueError(f"x and y must be 1-D coordinate arrays with at least 3 points; got shapes {x.shape}, {y.shape}.")
+    if U.shape != (len(y), len(x)) or V.shape != U.shape:
+        raise ValueError(f"U and V must have shape (len(y), len(x)) = {(len(y), len(x))}; got {U.shape} and {V.shape}.")
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+        raise ValueError("U and V must be finite (no NaN or infinity).")
+    dx, dy = np.diff(x), np.diff(y)
+    for name, d in (("x", dx), ("y", dy)):
+        if not (np.all(d > 0) and np.allclose(d, d[0], rtol=1e-6, atol=0)):
+            raise ValueError(f"{name} must be increasing and equally spaced (a regular grid).")
+    return U, V, x, y, float(dx[0]), float(dy[0])
+
+
+def helmholtz_hodge(U: Array, V: Array, x: Array, y: Array) -> tuple[Array, Array, Array]:
+    """Conservative part ∇φ of the field (U, V) on a regular grid, with natural boundary conditions.
+
+    ``U``, ``V``: components of shape (len(y), len(x)); ``x``, ``y``: increasing, equally
+    spaced coordinates. Returns ``(Uc, Vc, phi)``: the components of ∇φ and the potential φ
+    (mean zero) on the same grid, where φ minimises ∫ |∇φ − F|² over the box (the L² projection
+    of F onto gradient fields; Neumann condition ∂φ/∂n = F·n). See the module docstring.
+    """
+    U, V, x, y, dx, dy = _check_grid(U, V, x, y)
+    ny, nx = U.shape
+    idx = np.arange(nx * ny).reshape(ny, nx)
+    # Horizontal edges (i, j)→(i, j+1) and vertical edges (i, j)→(i+1, j).
+    h_from, h_to = idx[:, :-1].ravel(), idx[:, 1:].ravel()
+    v_from, v_to = idx[:-1, :].ravel(), idx[1:, :].ravel()
+    h_rhs = 0.5 * (U[:, :-1] + U[:, 1:]).ravel()
+    v_rhs = 0.5 * (V[:-1, :] + V[1:, :]).ravel()
+    # Trapezoid weights across the edge direction: half weight on boundary rows/columns.
+    wy = np.ones(ny)
+    wy[[0, -1]] = 0.5
+    wx = np.ones(nx)
+    wx[[0, -1]] = 0.5
+    h_w = np.repeat(wy, nx - 1) * dx * dy
+    v_w = np.tile(wx, ny - 1) * dx * dy
+    n_h, n_v = len(h_from), len(v_from)
+    rows = np.concatenate([np.arange(n_h), np.arange(n_h), n_h + np.arange(n_v), n_h + np.arange(n_v)])
+    cols = np.concatenate([h_from, h_to, v_from, v_to])
+    vals = np.concatenate([np.full(n_h, -1 / dx), np.full(n_h, 1 / dx), np.full(n_v, -1 / dy), np.full(n_v, 1 / dy)])
+    G = sp.csr_matrix((vals, (rows, cols)), shape=(n_h + n_v, nx * ny))
+    w = np.concatenate([h_w, v_w])
+    b = np.concatenate([h_rhs, v_rhs])
+    GtW = G.T.multiply(w).tocsr()
+    A = (GtW @ G).tocsc()
+    rhs = GtW @ b
+    # The Laplacian is singular (constants); pin φ at node 0, then remove the mean.
+    phi = np.zeros(nx * ny)
+    phi[1:] = spla.spsolve(A[1:, 1:], rhs[1:])
+    phi = phi.reshape(ny, nx)
+    phi -= phi.mean()
+    Uc = np.gradient(phi, x, axis=1, edge_order=2)
+    Vc = np.gradient(phi, y, axis=0, edge_order=2)
+    return Uc, Vc, phi
+
+
+# ----------------------------------------------------------------------------- error measures
+def _as_pair(F: Any) -> Pair:
+    if isinstance(F, (tuple, list)) and len(F) == 2:
+        return np.asarray(F[0], dtype=float), np.asarray(F[1], dtype=float)
+    arr = np.asarray(F.detach().cpu() if isinstance(F, torch.Tensor) else F, dtype=float)
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        return arr[:, 0], arr[:, 1]
+    raise ValueError(f"a field must be a pair (U, V) or an N × 2 array; got shape {arr.shape}.")
+
+
+def relative_error(F: Any, reference: Any) -> float:
+    """‖F − reference‖ / ‖reference‖ over the grid (plain sums of squares of both components)."""
+    U, V = _as_pair(F)
+    Ur, Vr = _as_pair(reference)
+    if U.shape != Ur.shape:
+        raise ValueError(f"fields have different shapes: {U.shape} and {Ur.shape}.")
+    den = math.sqrt(float((Ur**2).sum() + (Vr**2).sum()))
+    if den == 0:
+        raise ValueError("the reference field is zero; a relative error is undefined.")
+    return math.sqrt(float(((U - Ur) ** 2).sum() + ((V - Vr) ** 2).sum())) / den
+
+
+def nonconservative_fraction(U: Array, V: Array, x: Array, y: Array) -> float:
+    """‖F − ∇φ‖ / ‖F‖ with ∇φ the best gradient fit on the box: 0 for a gradient field."""
+    Uc, Vc, _ = helmholtz_hodge(U, V, x, y)
+    return relative_error((Uc, Vc), (U, V))
+
+
+# ----------------------------------------------------------------------------- auto-encoders
+INPUTS = ("points", "values")
+
+
+def extract_conservative(
+    points: Any,
+    vectors: Any,
+    tied: bool = True,
+    *,
+    hidden: int = 200,
+    activation: str = "relu",
+    epochs: int = 15,
+    optimizer: str = "lbfgs",
+    lr: float = 1.0,
+    batch_size: int | None = None,
+    contraction: float = 0.0,
+    encoder_contraction: float = 0.0,
+    noise: float = 0.0,
+    inputs: str = "points",
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: str = "cpu",
+    progress: bool = False,
+    desc: str | None = None,
+) -> AutoEncoder:
+    """Fit an auto-encoder whose field r(x) − x approximates the sampled field; return the model.
+
+    ``points`` and ``vectors`` are N × 2 arrays (the samples x_i and F(x_i)). With the default
+    ``inputs="points"`` the model is trained on inputs x_i with targets x_i + F(x_i), so that
+    r(x) − x ≈ F (Figure 4); a tied model (``tied=True``, the default) has a gradient field
+    (Corollary 1), so what it learns is a conservative approximation of F. ``contraction`` adds
+    eq. (10)'s ‖∂r/∂x‖²_F penalty, ``encoder_contraction`` the classic CAE penalty ‖∂h/∂x‖²_F.
+    ``inputs="values"`` is the authors' released protocol: an ordinary auto-encoder trained on
+    the values F(x_i) alone (inputs = targets = F(x_i)); ``points`` is then not used for training.
+    Training is :func:`conservae_lib.training.fit` (one L-BFGS call of ≤ 20 iterations per epoch
+    by default), seeded by ``seed``. Evaluate the result with ``model.field`` or :func:`field_values`.
+    """
+    if inputs not in INPUTS:
+        raise ValueError(f"inputs must be one of {', '.join(INPUTS)}; got {inputs!r}.")
+    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
+    Fv = torch.as_tensor(np.asarray(vectors, dtype=float), dtype=dtype)
+    if X.ndim != 2 or X.shape[1] != 2 or Fv.shape != X.shape:
+        raise ValueError(f"points and vectors must both be N × 2 arrays; got shapes {tuple(X.shape)} and {tuple(Fv.shape)}.")
+    if len(X) == 0:
+        raise ValueError("no samples: points is empty.")
+    if not (torch.isfinite(X).all() and torch.isfinite(Fv).all()):
+        raise ValueError("points and vectors must be finite (no NaN or infinity).")
+    model = AutoEncoder(2, hidden, activation=activation, tied=tied, seed=seed, dtype=dtype)
+    if inputs == "points":
+        train_in, train_out = X, X + Fv
+    else:
+        train_in, train_out = Fv, None
+    fit(model, train_in, train_out, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        contraction=contraction, encoder_contraction_weight=encoder_contraction, noise=noise, seed=seed,
+        device=device, progress=progress, desc=desc or f"{'tied' if tied else 'untied'} AE on {inputs}")
+    return model.cpu()
+
+
+def field_values(model: torch.nn.Module, points: Any) -> Array:
+    """The model's field r(x) − x at N × 2 points, as an N × 2 NumPy array."""
+    dtype = next(model.parameters()).dtype
+    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
+    with torch.no_grad():
+        return model.field(X).double().cpu().numpy()
+
+
+# ----------------------------------------------------------------------------- test fields
+@dataclass(frozen=True)
+class TestField:
+    """A 2-D field F = ∇φ + S with a stated split (``conservative`` = ∇φ, ``potential`` = φ)."""
+
+    name: str
+    description: str
+    conservative: Callable[[Array, Array], Pair]
+    rotational: Callable[[Array, Array], Pair]
+    potential: Callable[[Array, Array], Array]
+    boundary_orthogonal: bool  # True when S is tangential on ∂[−1, 1]²: then ∇φ is also the L² fit
+
+    def total(self, X: Array, Y: Array) -> Pair:
+        (a, b), (c, d) = self.conservative(X, Y), self.rotational(X, Y)
+        return a + c, b + d
+
+
+def _gauss(X: Array, Y: Array, cx: float, cy: float, s: float) -> Array:
+    return np.exp(-((X - cx) ** 2 + (Y - cy) ** 2) / (2 * s * s))
+
+
+def _bump_grad(X: Array, Y: Array) -> Pair:
+    g = _gauss(X, Y, 0.3, 0.2, 0.35)
+    return -(X - 0.3) / 0.35**2 * g, -(Y - 0.2) / 0.35**2 * g
+
+
+def _vortex(X: Array, Y: Array) -> Pair:
+    # ∇⊥ψ = (∂ψ/∂y, −∂ψ/∂x) of ψ = 0.5 · Gaussian centred at (−0.4, −0.3), width 0.3.
+    g = 0.5 * _gauss(X, Y, -0.4, -0.3, 0.3)
+    return -(Y + 0.3) / 0.09 * g, (X + 0.4) / 0.09 * g
+
+
+def _sine_cons(X: Array, Y: Array) -> Pair:
+    # ∇φ for φ = sin(πx/2)·cos(πy/4).
+    return (math.pi / 2) * np.cos(math.pi * X / 2) * np.cos(math.pi * Y / 4), -(math.pi / 4) * np.sin(math.pi * X / 2) * np.sin(math.pi * Y / 4)
+
+
+def _sine_cell(X: Array, Y: Array) -> Pair:
+    # ∇⊥ψ for ψ = sin(πx)·sin(πy), which vanishes on the boundary of [−1, 1]².
+    return math.pi * np.sin(math.pi * X) * np.cos(math.pi * Y), -math.pi * np.cos(math.pi * X) * np.sin(math.pi * Y)
+
+
+FIELDS: dict[str, TestField] = {
+    "spiral_sink": TestField(
+        "spiral_sink", "the paper's F = (−x + y, −x − y): sink (−x, −y) plus rotation (y, −x)",
+        lambda X, Y: (-X, -Y), lambda X, Y: (Y, -X), lambda X, Y: -(X**2 + Y**2) / 2, False),
+    "bump_vortex": TestField(
+        "bump_vortex", "gradient of a Gaussian bump at (0.3, 0.2) plus a Gaussian vortex at (−0.4, −0.3)",
+        _bump_grad, _vortex, lambda X, Y: _gauss(X, Y, 0.3, 0.2, 0.35), False),
+    "sine_cell": TestField(
+        "sine_cell", "∇ of sin(πx/2)cos(πy/4) plus the cellular flow ∇⊥[sin(πx) sin(πy)]",
+        _sine_cons, _sine_cell, lambda X, Y: np.sin(math.pi * X / 2) * np.cos(math.pi * Y / 4), True),
+}
+
+
+def sample_grid(field: TestField, n: int = 100, box: Sequence[float] = (-1, 1, -1, 1)) -> dict[str, Any]:
+    """The field on an n × n grid: ``x``, ``y``, ``points`` (n² × 2, y outer), ``F``, ``Fc``, ``Fs``, ``phi``.
+
+    ``F``, ``Fc`` (stated conservative part) and ``Fs`` (stated rotational part) are pairs of
+    (n, n) arrays; ``vectors`` is F as an n² × 2 array in the order of ``points``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
+        raise ValueError(f"n must be an integer ≥ 3; got {n!r}.")
+    x = np.linspace(box[0], box[1], n)
+    y = np.linspace(box[2], box[3], n)
+    X, Y = np.meshgrid(x, y)
+    F, Fc, Fs = field.total(X, Y), field.conservative(X, Y), field.rotational(X, Y)
+    points = np.stack([X.ravel(), Y.ravel()], axis=1)
+    vectors = np.stack([F[0].ravel(), F[1].ravel()], axis=1)
+    return {"x": x, "y": y, "points": points, "vectors": vectors, "F": F, "Fc": Fc, "Fs": Fs,
+            "phi": field.potential(X, Y)}
+
+
+# ----------------------------------------------------------------------------- comparisons
+def model_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Pair:
+    """The model's field r(x) − x on the grid of :func:`sample_grid`, as a pair of (ny, nx) arrays."""
+    v = field_values(model, grid["points"])
+    shape = (len(grid["y"]), len(grid["x"]))
+    return v[:, 0].reshape(shape), v[:, 1].reshape(shape)
+
+
+def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair) -> dict[str, float]:
+    """Relative L² errors of a field against the stated conservative part, the best gradient fit
+    (``l2_fit``, from :func:`helmholtz_hodge`) and F, and its own non-conservative fraction."""
+    U, V = field
+    return {
+        "err_stated": relative_error(field, grid["Fc"]),
+        "err_l2fit": relative_error(field, l2_fit),
+        "err_F": relative_error(field, grid["F"]),
+        "nonconservative": nonconservative_fraction(U, V, grid["x"], grid["y"]),
+    }
+
+
+def plot_grid_field(ax, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
+                    background: str = "curl", scale: float | None = None):
+    """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
+    its magnitude (``"norm"``) or nothing (``None``). ``scale`` fixes the arrow scale across panels."""
+    import matplotlib.pyplot as plt
+
+    from .fields import curl_2d_grid
+
+    stride = stride or max(1, len(x) // 16)
+    if background is not None:
+        Z = curl_2d_grid(U, V, x, y) if background == "curl" else np.hypot(U, V)
+        if background == "curl":
+            lim = max(float(np.abs(Z).max()), 1e-3)
+            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        else:
+            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="Greys")
+        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    s = (slice(None, None, stride), slice(None, None, stride))
+    X, Y = np.meshgrid(x, y)
+    ax.quiver(X[s], Y[s], U[s], V[s], angles="xy", pivot="mid", width=0.005, scale=scale)
+    ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), aspect="equal")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
