@@ -111,6 +111,14 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     },
     # scorecard (notebook 90): whose results it shows — by default those of its own profile.
     "scorecard": {p: {"results_profile": p} for p in PROFILES},
+    # reproducibility (notebook 92): one small MNIST auto-encoder trained under several settings.
+    "reproducibility": {
+        "smoke": dict(seed=0, device="auto", n_train=200, n_eval=50, H=32, epochs=2, batch_size=50, lr=1e-3,
+                      threads=[1, 2]),
+        "paper": (_repro := dict(seed=0, device="auto", n_train=1000, n_eval=200, H=200, epochs=10, batch_size=100,
+                                 lr=1e-3, threads=[1, 2])),
+        "full": _repro,
+    },
 }
 
 

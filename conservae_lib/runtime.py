@@ -12,7 +12,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["select_device", "seed_everything", "describe_device"]
+__all__ = ["select_device", "seed_everything", "describe_device", "determinism_settings"]
 
 _DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -48,4 +48,20 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False  # benchmarking picks kernels by timing: not repeatable
     return torch.Generator().manual_seed(seed)
+
+
+def determinism_settings() -> dict[str, object]:
+    """The settings that decide whether a re-run repeats its numbers bit for bit, as they are now."""
+    return {
+        "torch version": torch.__version__,
+        "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
+        "only warn on non-deterministic ops": torch.is_deterministic_algorithms_warn_only_enabled(),
+        "cuDNN benchmark": torch.backends.cudnn.benchmark,
+        "float32 matmul precision": torch.get_float32_matmul_precision(),
+        "default dtype": str(torch.get_default_dtype()).replace("torch.", ""),
+        "CPU threads (intra-op)": torch.get_num_threads(),
+        "CUBLAS_WORKSPACE_CONFIG": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
+    }
