@@ -47,6 +47,7 @@ class Visit:
     n_images: int = 0
     links: list[str] = field(default_factory=list)
     colab: list[str] = field(default_factory=list)
+    colab_visible: str | None = None  # href of the Colab entry shown after clicking the launch button
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -132,7 +133,8 @@ def visits(site, server, browser) -> dict[str, Visit]:
             page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                                    timeout=PAGE_TIMEOUT_MS)
             page.evaluate("() => MathJax.startup.promise")
-        page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
+                               timeout=PAGE_TIMEOUT_MS)
         facts = page.evaluate(_PAGE_FACTS)
         visit.math_elements, visit.math_rendered = facts["math_elements"], facts["math_rendered"]
         visit.math_errors = facts["math_errors"]
@@ -140,6 +142,14 @@ def visits(site, server, browser) -> dict[str, Visit]:
         visit.broken_images = [src for src, complete, w, h in facts["images"] if not (complete and w > 0 and h > 0)]
         visit.links = facts["links"]
         visit.colab = [href for href in facts["links"] if "colab.research.google.com" in href]
+        if docname.startswith("notebooks/"):
+            # the reader's path: click the launch (rocket) button, the Colab entry appears
+            toggle = page.locator(".dropdown-launch-buttons button.dropdown-toggle")
+            if toggle.count():
+                toggle.first.click()
+                entry = page.locator('.dropdown-launch-buttons a[href*="colab.research.google.com"]')
+                entry.first.wait_for(state="visible", timeout=5_000)
+                visit.colab_visible = entry.first.get_attribute("href")
         if docname == booktools.toc_docnames(ROOT)[0]:
             page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
         elif chapter_shot is None and docname.startswith("notebooks/"):
@@ -218,6 +228,8 @@ def test_colab_button_opens_the_pages_own_notebook(visits):
         got = set(visits[docname].colab)
         if got != {want}:
             wrong[docname] = {"expected": want, "found": sorted(got)}
+        elif visits[docname].colab_visible != want:
+            wrong[docname] = f"no visible Colab entry under the launch button (found {visits[docname].colab_visible!r})"
         if not (ROOT / "book" / f"{docname}.ipynb").exists():
             wrong[docname] = f"book/{docname}.ipynb is not in the repository"
     assert not wrong
