@@ -238,3 +238,23 @@ def test_family_survey_tables_every_family():
     assert len(rows) == len(ex) == 5
     assert max(r["asym_inside_max"] for r in rows) < 1e-12
     assert cd.family_table(rows).shape[0] == 5
+
+
+def test_recover_CE_finds_another_valid_pair_when_the_true_C_is_singular():
+    g = torch.Generator().manual_seed(5)
+    W = _w(5, 8, 5)
+    A = torch.randn(8, 8, generator=g, dtype=DT)
+    E = A + A.T
+    _, U = torch.linalg.eigh(W @ E @ W.T)
+    C = U[:, 2:] @ U[:, 2:].T  # a rank-3 projector commuting with W E Wᵀ
+    R = C @ W @ E
+    rec = cd.recover_CE(W, R)
+    assert rec.message == "ok" and rec.residual < 1e-10 and rec.commutator < 1e-10
+    assert rec.null_dim > ((5 - 8) ** 2 + 5 + 8) // 2  # larger than the generic solution set
+    assert torch.linalg.matrix_rank(rec.C) == 5
+
+
+def test_recovery_survey_labels_conservative_and_random_cases():
+    rows = cd.recovery_survey(3, 4, n_recover=1)
+    assert all(r["n_ok"] == r["n"] for r in rows)
+    assert all((r["commutator_max"] < 1e-10) == r["conservative"] for r in rows)
