@@ -355,6 +355,9 @@ def configure(chapter: str, profile: str, **overrides: Any) -> Config:
         problem = _check_value(name, value, CHAPTERS[chapter]["paper"].get(name))
         if problem:
             raise ParameterError(f"parameter {name!r} got {value!r}, but it must be {problem}.")
+    if table.get("data_source") == "idx" and "data_root" in table and table["data_root"] is None:
+        raise ParameterError("parameter 'data_root' got None, but it must be the folder holding the MNIST IDX "
+                             "files when data_source is 'idx'.")
     cfg = Config(table)
     cfg["profile"] = profile
     cfg["chapter"] = chapter

@@ -152,6 +152,16 @@ def test_exact_messages_for_chapter_01() -> None:
         assert str(info.value) == message
 
 
+@pytest.mark.parametrize("chapter", sorted(c for c, t in profiles.CHAPTERS.items()
+                                            if {"data_source", "data_root"} <= set(t["paper"])))
+def test_the_idx_source_without_a_folder_fails_before_any_data_is_read(chapter: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        profiles.configure(chapter, "smoke", data_source="idx")
+    assert str(info.value) == ("parameter 'data_root' got None, but it must be the folder holding the MNIST IDX "
+                               "files when data_source is 'idx'.")
+    assert profiles.configure(chapter, "smoke", data_source="idx", data_root="/data/mnist").data_root == "/data/mnist"
+
+
 def test_asking_for_cuda_without_a_gpu_says_so() -> None:
     import torch
 
