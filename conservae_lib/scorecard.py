@@ -417,15 +417,15 @@ def format_paper(it: Item) -> str:
 
 def render_markdown(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
                     titles: Mapping[str, str] | None = None) -> str:
-    """The scorecard as a MyST/GFM Markdown table.
+    """The scorecard as a MyST Markdown table, in a ``full-width`` div (class ``scorecard``).
 
     ``links`` (chapter → labels, as :func:`linkable_labels` returns) decides which rows link to
     their chapter's section: ``[title](#label)``; other rows name the chapter as plain text.
     """
     links = linkable_labels() if links is None else links
     titles = chapter_titles() if titles is None else titles
-    head = "| item | paper | the paper's value | ours | data and profile | verdict | where in this book |"
-    lines = [head, "|" + "---|" * 7]
+    head = "| item | the paper's value | ours | data and profile | verdict | where in this book |"
+    lines = [":::{div} scorecard full-width", "", head, "|" + "---|" * 6]
     for r in rows:
         it = r.item
         where_book = md_escape(titles.get(it.chapter, CHAPTER_NOTEBOOKS.get(it.chapter, it.chapter)))
@@ -441,9 +441,9 @@ def render_markdown(rows: Sequence[Row], links: Mapping[str, set[str]] | None = 
             verdict += " — " + md_escape(r.reason)
         if r.note:
             verdict += " (" + md_escape(r.note) + ")"
+        about = it.where if it.kind == "table cell" else f"{it.where}: {it.statement}"
         cells = [
-            f"`{it.id}`",
-            md_escape(f"{it.where}: {it.statement}"),
+            f"`{it.id}`<br>{md_escape(about)}",
             md_escape(format_paper(it)),
             md_escape(format_ours(r)),
             data,
@@ -451,7 +451,7 @@ def render_markdown(rows: Sequence[Row], links: Mapping[str, set[str]] | None = 
             where_book,
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", ":::"]) + "\n"
 
 
 def render_tally(counts: Mapping[str, int]) -> str:
