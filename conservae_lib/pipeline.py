@@ -33,7 +33,7 @@ METADATA_KEY = "conservae"
 COLAB_TAG = "colab-install"
 
 __all__ = ["notebook_sources", "library_digest", "source_digest", "normalize", "execute", "run", "main",
-           "validate_parameters"]
+           "validate_parameters", "chapter_parameters"]
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -315,10 +315,10 @@ def run(
     if profile not in PROFILES:
         raise SystemExit(f"error: profile must be one of {', '.join(PROFILES)}; got {profile!r}.")
     output_dir = Path(output_dir) if output_dir else root / "book" / "notebooks"
-    parameters = {"profile": profile, **(extra or {})}
     report = []
     sources = notebook_sources(root, names)
     for i, source in enumerate(sources, 1):
+        parameters = {"profile": profile, **chapter_parameters(source, extra or {})}
         out = output_dir / f"{source.stem}.ipynb"
         label = f"[{i}/{len(sources)}] {source.stem} ({profile})"
         if not force and is_current(source, out, parameters, root):
@@ -374,16 +374,35 @@ def main(argv: Iterable[str] | None = None) -> int:
     return 0
 
 
+def chapter_parameters(source: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``-p`` overrides that concern one chapter: those its profile table defines (all of
+    them for a notebook without a table). Running several chapters with ``-p seed 1`` thus
+    reaches the chapters that have a seed and leaves the others alone."""
+    from .profiles import CHAPTERS
+
+    table = CHAPTERS.get(chapter_name(source))
+    if table is None:
+        return dict(extra)
+    return {k: v for k, v in extra.items() if k in table["paper"]}
+
+
 def validate_parameters(profile: str, names: Sequence[str], extra: dict[str, Any], root: Path = REPO_ROOT) -> None:
     """Check the profile and ``-p`` overrides against every chosen chapter's table before any
     kernel starts, so that a bad value fails at once with the sentence from
-    :func:`conservae_lib.profiles.configure` (chapters without a table are left to run)."""
-    from .profiles import CHAPTERS, configure
+    :func:`conservae_lib.profiles.configure`. A name that no chosen chapter defines is an error
+    (for one chapter, configure's own sentence)."""
+    from .profiles import CHAPTERS, ParameterError, configure
 
-    for source in notebook_sources(root, names):
-        chapter = chapter_name(source)
-        if chapter in CHAPTERS:
-            configure(chapter, profile, **extra)
+    sources = notebook_sources(root, names)
+    tabled = [s for s in sources if chapter_name(s) in CHAPTERS]
+    for source in tabled:
+        configure(chapter_name(source), profile, **(extra if len(sources) == 1 else chapter_parameters(source, extra)))
+    if len(sources) > 1 and len(tabled) == len(sources):
+        known = set().union(*(CHAPTERS[chapter_name(s)]["paper"] for s in tabled))
+        for name, value in extra.items():
+            if name not in known:
+                raise ParameterError(f"parameter {name!r} (given {value!r}) is not a parameter of any chosen chapter; "
+                                     f"it must be one of {', '.join(['profile', *sorted(known)])}.")
 
 
 def _short_error(err: Exception) -> str:

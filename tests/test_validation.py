@@ -262,6 +262,33 @@ def test_the_cli_error_is_one_line_without_traceback() -> None:
         "parameter 'x' got 1, but it must be 2.")
 
 
+def test_the_pipeline_checks_overrides_before_any_kernel_starts() -> None:
+    one = ["01_conservative_autoencoders"]
+    pipeline.validate_parameters("smoke", one, {"H": 5})
+    with pytest.raises(ParameterError, match=r"^parameter 'H' got -1, but it must be a positive integer\.$"):
+        pipeline.validate_parameters("smoke", one, {"H": -1})
+    with pytest.raises(ParameterError, match=r"^parameter 'n_epochz' \(given 3\) is not a parameter of chapter"):
+        pipeline.validate_parameters("smoke", one, {"n_epochz": 3})
+    with pytest.raises(ParameterError, match=r"^parameter 'profile' got 'fast'"):
+        pipeline.validate_parameters("fast", one, {})
+
+
+def test_an_override_for_several_chapters_reaches_only_those_that_define_it() -> None:
+    sources = [s for s in pipeline.notebook_sources(ROOT) if pipeline.chapter_name(s) in profiles.CHAPTERS]
+    with_seed = [s for s in sources if "seed" in profiles.CHAPTERS[pipeline.chapter_name(s)]["paper"]]
+    without_seed = [s for s in sources if s not in with_seed]
+    if not (with_seed and without_seed):
+        pytest.skip("needs chapters with and without a seed parameter")
+    names = [with_seed[0].stem, without_seed[0].stem]
+    pipeline.validate_parameters("smoke", names, {"seed": 3})
+    assert pipeline.chapter_parameters(with_seed[0], {"seed": 3}) == {"seed": 3}
+    assert pipeline.chapter_parameters(without_seed[0], {"seed": 3}) == {}
+    with pytest.raises(ParameterError, match=r"^parameter 'seed' got -3, but it must be an integer ≥ 0\.$"):
+        pipeline.validate_parameters("smoke", names, {"seed": -3})
+    with pytest.raises(ParameterError, match=r"^parameter 'n_epochz' \(given 3\) is not a parameter of any chosen chapter"):
+        pipeline.validate_parameters("smoke", names, {"n_epochz": 3})
+
+
 # ----------------------------------------------------------------- through real processes
 def _env(tmp_path: Path) -> dict[str, str]:
     return dict(os.environ, TQDM_DISABLE="1", CONSERVAE_RESULTS=str(tmp_path / "results"))
