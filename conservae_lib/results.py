@@ -8,9 +8,11 @@ folder, ``fsync``, then ``os.replace``), and :func:`load_json` reports a corrupt
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import math
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,14 @@ def results_dir(chapter: str, profile: str) -> Path:
     return path
 
 
+def _host_tag() -> str:
+    """Eight hex digits naming this machine, so that temporaries of writers elsewhere (a shared
+    folder) are never taken for stale ones."""
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
 def _temporary_prefix(path: Path, pid: int | str) -> str:
-    return f".{path.name}.{pid}."
+    return f".{path.name}.{pid}-{_host_tag()}."
 
 
 def _pid_alive(pid: int) -> bool:
@@ -55,14 +63,15 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Delete the temporary files that writers of ``path`` killed mid-write left behind.
 
-    A temporary is named ``.<name>.<pid>.<random>.tmp``; it is stale when process ``pid`` no
-    longer exists (a live writer's file is never touched). Returns the files removed.
+    A temporary is named ``.<name>.<pid>-<host>.<random>.tmp``; it is stale when it was made on
+    this machine by a process ``pid`` that no longer exists (a live writer's file is never
+    touched). Returns the files removed.
     """
     path = Path(path)
     removed = []
     prefix = f".{path.name}."
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid_text = tmp.name[len(prefix):].split(".", 1)[0]
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-{_host_tag()}.*.tmp"):
+        pid_text = tmp.name[len(prefix):].split("-", 1)[0]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
@@ -72,7 +81,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
 
-    The bytes go to a temporary file in the same folder (``.<name>.<pid>.<random>.tmp``), are
+    The bytes go to a temporary file in the same folder (``.<name>.<pid>-<host>.<random>.tmp``), are
     flushed to disk, and the temporary is renamed over ``path`` (atomic on POSIX and Windows).
     A process killed at any moment leaves at most such a temporary, which no reader opens and
     the next write of the same file removes. The file gets the usual permissions (0644 less the

@@ -80,7 +80,7 @@ def check_folder(folder: Path, pid: int) -> list[Path]:
     temporaries = []
     for path in folder.iterdir():
         if path.name.endswith(".tmp"):
-            assert path.name.startswith((f".big.bin.{pid}.", f".summary.json.{pid}.")), path.name
+            assert path.name.startswith((f".big.bin.{pid}-", f".summary.json.{pid}-")), path.name
             temporaries.append(path)
         elif path.name == "big.bin":
             assert valid_blob(path), "big.bin is partial"
@@ -142,13 +142,21 @@ def test_the_check_catches_a_non_atomic_writer(tmp_path: Path) -> None:
 
 
 def test_a_live_writers_temporary_is_never_removed(tmp_path: Path) -> None:
+    """Only temporaries of dead processes on this machine go; a live writer's (this process, its
+    parent) and another machine's (same pid, other host tag) stay."""
     target = tmp_path / "x.json"
-    mine = tmp_path / f".x.json.{os.getpid()}.abc.tmp"
-    mine.write_bytes(b"in progress")
-    parent = tmp_path / f".x.json.{os.getppid()}.abc.tmp"
-    parent.write_bytes(b"in progress")
+    host = results._host_tag()
+    mine = tmp_path / f".x.json.{os.getpid()}-{host}.abc.tmp"
+    parent = tmp_path / f".x.json.{os.getppid()}-{host}.abc.tmp"
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    elsewhere = tmp_path / f".x.json.{dead_pid}-00000000.abc.tmp"
+    dead_here = tmp_path / f".x.json.{dead_pid}-{host}.abc.tmp"
+    for path in (mine, parent, elsewhere, dead_here):
+        path.write_bytes(b"in progress")
     results.save_json(target, {"a": 1})
-    assert mine.exists() and parent.exists()
+    assert mine.exists() and parent.exists() and elsewhere.exists()
+    assert not dead_here.exists()
 
 
 # ----------------------------------------------------------------- reading back
