@@ -74,6 +74,7 @@ def test_every_built_chapter_page_links_to_its_notebook_in_colab(site):
         html = (site / f"{docname}.html").read_text()
         links = set(re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html))
         assert links == {booktools.colab_url(docname, ROOT)}, (docname, links)
+        assert "Open in Colab" in html, docname
 
 
 def test_colab_install_and_injected_parameters_are_hidden_in_the_book(site):

@@ -7,6 +7,8 @@
 * pydata-sphinx-theme writes ``dataset.mode = localStorage.getItem("mode") || "{{ default_mode }}"``
   with an empty default under sphinx-book-theme, which logs "Got invalid theme mode" on a reader's
   first visit; the page's ``default_mode`` is set to ``auto`` when it is empty.
+* The Colab entry of the launch (rocket) menu is labelled "Open in Colab", and the rocket's tooltip
+  says that it opens the page's notebook.
 """
 from __future__ import annotations
 
@@ -16,9 +18,21 @@ def _thebe_enabled(app) -> bool:
     return bool(launch.get("thebe"))
 
 
+def _label_colab(context):
+    for group in context.get("header_buttons") or []:
+        if not isinstance(group, dict) or group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if "colab.research.google.com" in str(button.get("url", "")):
+                button["text"] = "Open in Colab"
+                button["tooltip"] = "Open this page's notebook in Google Colab"
+                group["tooltip"] = "Run this page: open its notebook in Colab"
+
+
 def _page_context(app, pagename, templatename, context, doctree):
     if not context.get("default_mode"):
         context["default_mode"] = "auto"
+    _label_colab(context)
     if _thebe_enabled(app):
         return
     for key in ("script_files", "css_files"):
