@@ -39,8 +39,8 @@ _PERFORMANCE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=1000, ch
 _CURL_PAPER = dict(seed=0, device="auto", datasets=["line", "circle", "spiral"], n_samples=500, data_noise=0.03,
                    seeds=[0, 1, 2], hidden=100, activation="relu", dae_noise=0.1, epochs=300, batch_size=50,
                    lr=0.003, record_every=10, grid_n=41, half_width=1.2, near_radius=0.1)
-_HODGE_PAPER = dict(seed=0, device="auto", n_grid=100, n_train=40, hidden=1000, epochs=10, hidden_ablation=200,
-                    epochs_ablation=10, contractions=[0.1, 1.0], authors_contraction=2.0)
+_HODGE_PAPER = dict(seed=0, device="auto", n_grid=100, n_train=30, hidden=1000, epochs=8, hidden_ablation=200,
+                    epochs_ablation=8, contractions=[0.1, 1.0], authors_contraction=2.0)
 
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "conservative_autoencoders": {
@@ -83,7 +83,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "full": _same(_CURL_PAPER, seeds=[0, 1, 2, 3, 4], epochs=1000, record_every=20, grid_n=61),
     },
     "hodge_2d": {
-        "smoke": _same(_HODGE_PAPER, n_grid=40, n_train=12, hidden=60, epochs=4, hidden_ablation=40, epochs_ablation=4),
+        "smoke": _same(_HODGE_PAPER, n_grid=30, n_train=10, hidden=30, epochs=3, hidden_ablation=20, epochs_ablation=3),
         "paper": _HODGE_PAPER,
         "full": _same(_HODGE_PAPER, n_train=100, epochs=50, hidden_ablation=1000, epochs_ablation=50),
     },
