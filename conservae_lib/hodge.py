@@ -43,7 +43,7 @@ Pair = tuple[Array, Array]
 
 __all__ = [
     "helmholtz_hodge", "extract_conservative", "field_values", "relative_error", "nonconservative_fraction",
-    "TestField", "FIELDS", "sample_grid",
+    "TestField", "FIELDS", "sample_grid", "model_on_grid", "model_curl_on_grid", "error_row", "grid_curl", "plot_grid_field",
 ]
 
 
@@ -294,18 +294,41 @@ def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair) -> dict[str, floa
     }
 
 
-def plot_grid_field(ax, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
-                    background: str = "curl", scale: float | None = None):
-    """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
-    its magnitude (``"norm"``) or nothing (``None``). ``scale`` fixes the arrow scale across panels."""
-    import matplotlib.pyplot as plt
+def model_curl_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Array:
+    """Exact curl of the model's field (from its Jacobian, Proposition 2) on the grid, shape (ny, nx)."""
+    from .fields import curl_2d
 
-    from .fields import curl_2d_grid
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        c = curl_2d(model, torch.as_tensor(np.asarray(grid["points"], dtype=float), dtype=dtype))
+    return c.detach().double().cpu().numpy().reshape(len(grid["y"]), len(grid["x"]))
+
+
+def grid_curl(U: Array, V: Array, x: Array, y: Array) -> Array:
+    """∂V/∂x − ∂U/∂y on the grid by second-order differences (one-sided second order at the edges).
+
+    The x- and y-difference operators act on different axes and commute, so the curl of a field
+    that :func:`helmholtz_hodge` returns (np.gradient of φ with the same stencils) is zero to rounding.
+    """
+    U, V, x, y, _, _ = _check_grid(U, V, x, y)
+    return np.gradient(V, x, axis=1, edge_order=2) - np.gradient(U, y, axis=0, edge_order=2)
+
+
+def plot_grid_field(ax, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
+                    background: str | Array | None = "curl", scale: float | None = None):
+    """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
+    a given curl map (an array, e.g. :func:`model_curl_on_grid`), its magnitude (``"norm"``) or
+    nothing (``None``). ``scale`` fixes the arrow scale across panels."""
+    import matplotlib.pyplot as plt
 
     stride = stride or max(1, len(x) // 16)
     if background is not None:
-        Z = curl_2d_grid(U, V, x, y) if background == "curl" else np.hypot(U, V)
-        if background == "curl":
+        is_curl = not isinstance(background, str) or background == "curl"
+        if isinstance(background, str):
+            Z = grid_curl(U, V, x, y) if background == "curl" else np.hypot(U, V)
+        else:
+            Z = np.asarray(background, dtype=float)
+        if is_curl:
             lim = max(float(np.abs(Z).max()), 1e-3)
             im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="RdBu_r", vmin=-lim, vmax=lim)
         else:

@@ -114,3 +114,10 @@ def test_extract_conservative_refuses_bad_input():
         hodge.extract_conservative(np.zeros((4, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="inputs must be"):
         hodge.extract_conservative(np.zeros((4, 2)), np.zeros((4, 2)), inputs="grid")
+
+
+def test_solver_output_has_zero_grid_curl_everywhere_boundary_included():
+    g = hodge.sample_grid(hodge.FIELDS["bump_vortex"], 50)
+    Uc, Vc, _ = hodge.helmholtz_hodge(*g["F"], g["x"], g["y"])
+    assert np.abs(hodge.grid_curl(Uc, Vc, g["x"], g["y"])).max() < 1e-9
+    assert np.abs(hodge.grid_curl(*g["F"], g["x"], g["y"])).max() > 1.0
