@@ -48,6 +48,7 @@ class Visit:
     links: list[str] = field(default_factory=list)
     colab: list[str] = field(default_factory=list)
     colab_visible: str | None = None  # href of the Colab entry shown after clicking the launch button
+    scorecard_ids: list[str] = field(default_factory=list)  # first-column ids of the scorecard table
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -97,6 +98,8 @@ _PAGE_FACTS = """() => {
     math_errors: document.querySelectorAll('mjx-merror').length,
     images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth, i.naturalHeight]),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    scorecard: Array.from(document.querySelectorAll('.scorecard table tbody tr td:first-child code'))
+                    .map(e => e.textContent.trim()),
   };
 }"""
 
@@ -142,6 +145,7 @@ def visits(site, server, browser) -> dict[str, Visit]:
         visit.broken_images = [src for src, complete, w, h in facts["images"] if not (complete and w > 0 and h > 0)]
         visit.links = facts["links"]
         visit.colab = [href for href in facts["links"] if "colab.research.google.com" in href]
+        visit.scorecard_ids = facts["scorecard"]
         if docname.startswith("notebooks/"):
             # the reader's path: click the launch (rocket) button, the Colab entry appears
             toggle = page.locator(".dropdown-launch-buttons button.dropdown-toggle")
@@ -240,3 +244,11 @@ def test_screenshots_saved(visits):
     shots = [ARTIFACTS / "landing.png", *ARTIFACTS.glob("chapter-*.png")]
     assert (ARTIFACTS / "landing.png").stat().st_size > 10_000
     assert len(shots) >= 2
+
+
+def test_scorecard_page_shows_every_item_of_the_paper(visits):
+    from conservae_lib import scorecard
+
+    pages = {d: v.scorecard_ids for d, v in visits.items() if v.scorecard_ids}
+    assert list(pages) == ["notebooks/90_scorecard"], list(pages)
+    assert pages["notebooks/90_scorecard"][: len(scorecard.REGISTRY)] == scorecard.registry_ids()
