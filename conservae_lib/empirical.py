@@ -506,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--part", choices=("all", "grid", "sensitivity"), default="all")
+    ap.add_argument("--seeds", type=int, default=0, help="train this many seeds (0: the profile's n_seeds)")
+    ap.add_argument("--only", default="", help="comma-separated KEY:SEED grid runs to train, in this order")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -514,11 +516,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from(cfg)
     ckpt = results.results_dir("mnist_symmetricity", args.profile) / "checkpoints"
     jobs: list[tuple[RunSpec, Settings, int]] = []
-    if args.part in ("all", "grid"):
-        jobs += [(s, settings, seed) for seed in seeds_from(cfg) for s in GRID]
+    seeds = [cfg["seed"] + i for i in range(args.seeds)] if args.seeds else seeds_from(cfg)
+    if args.only:
+        by_key = {s.key: s for s in GRID}
+        jobs += [(by_key[k], settings, int(sd)) for k, sd in (item.split(":") for item in args.only.split(","))]
+    elif args.part in ("all", "grid"):
+        jobs += [(s, settings, seed) for seed in seeds for s in GRID]
     short = replace(settings, epochs=cfg["sens_epochs"])
     specs = {s.key: s for s in GRID}
-    if args.part in ("all", "sensitivity"):
+    if args.part in ("all", "sensitivity") and not args.only:
         jobs += [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg)]
     for i, (spec, st, seed) in enumerate(jobs):
         if i % args.workers == args.worker:
