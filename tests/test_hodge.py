@@ -121,3 +121,12 @@ def test_solver_output_has_zero_grid_curl_everywhere_boundary_included():
     Uc, Vc, _ = hodge.helmholtz_hodge(*g["F"], g["x"], g["y"])
     assert np.abs(hodge.grid_curl(Uc, Vc, g["x"], g["y"])).max() < 1e-9
     assert np.abs(hodge.grid_curl(*g["F"], g["x"], g["y"])).max() > 1.0
+
+
+def test_extract_conservative_restores_the_thread_count():
+    before = torch.get_num_threads()
+    g = _small("spiral_sink", 6)
+    hodge.extract_conservative(g["points"], g["vectors"], hidden=5, epochs=1, threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        hodge.extract_conservative(g["points"], g["vectors"], threads=0)
