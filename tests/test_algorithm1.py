@@ -136,6 +136,25 @@ def test_tied_learner_fits_a_conservative_field():
     assert a1.relative_field_error(learned, target, x_eval) < 0.05
 
 
+def test_linear_part_variation_is_the_variation_of_a_linear_model():
+    model = AutoEncoder(5, 4, "linear", tied=False, seed=3, dtype=torch.float64)
+    x = a1.sample_uniform_points(40000, 5, 0).double()
+    with torch.no_grad():
+        r = model(x)
+        total = float(((r - r.mean(0)) ** 2).sum(1).mean())
+    assert a1.linear_part_variation(model) == pytest.approx(total, rel=0.03)
+
+
+def test_relative_field_error_is_one_for_the_best_constant():
+    _, rand = _pair()
+    x = torch.rand(400, 12, dtype=torch.float64)
+    with torch.no_grad():
+        const = AutoEncoder.from_weights(torch.zeros(12, 7, dtype=torch.float64), torch.zeros(12, 7, dtype=torch.float64),
+                                         c=rand(x).mean(0), activation="sigmoid")
+    assert a1.relative_field_error(const, rand, x) == pytest.approx(1.0, abs=1e-12)
+    assert a1.relative_field_error(rand, rand, x) == 0.0
+
+
 def test_field_targets_are_the_reconstruction():
     _, rand = _pair()
     x = torch.rand(10, 12, dtype=torch.float64)
@@ -201,6 +220,7 @@ def test_summary_and_claims_cover_every_table2_cell_and_fig5():
     for row in runs[0]["rows"]:
         assert row["tied"]["quadrature_error"] < 1e-8  # closed form and line integral agree
         assert row["tied"]["closed_form_energy"] and not row["untied"]["closed_form_energy"]
+        assert set(row["tied"]["quadratic_term"]) == set(a1.CORRUPTIONS)
     s = a1.summarize(runs)
     ids = {c["id"] for c in a1.claims(s, "tiny", "sec-a", "sec-b")}
     for kind in ("tied", "untied"):
