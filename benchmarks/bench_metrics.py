@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--n-eval", type=int, default=500)
-    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--training-repeat", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if "training" in parts:
         out["training"] = benchmark.training_benchmark(
             D=args.D, H=args.H, batch_size=args.batch_size, n_train=args.n_train, n_eval=args.n_eval,
-            steps=args.steps, seed=args.seed, device=args.device)
+            steps=args.steps, repeat=args.training_repeat, seed=args.seed, device=args.device)
         t = out["training"]
         print(json.dumps({k: t[k] for k in ("seconds_per_step", "fraction_of_matmul", "metric_fraction_of_epoch")},
                          indent=2), flush=True)
