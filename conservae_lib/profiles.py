@@ -34,7 +34,7 @@ _CONSERVATIVE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=256, n_
 
 _PERFORMANCE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=1000, chunk_size=50, repeat=5,
                           deep_sizes=[784, 500, 250, 500, 784], deep_points=50, n_probes=32,
-                          batch_size=100, n_train=4000, n_eval=500, steps=40, training_repeat=3)
+                          batch_size=100, n_train=4000, n_eval=500, steps=20, training_repeat=5)
 
 _CURL_PAPER = dict(seed=0, device="auto", datasets=["line", "circle", "spiral"], n_samples=500, data_noise=0.03,
                    seeds=[0, 1, 2], hidden=100, activation="relu", dae_noise=0.1, epochs=300, batch_size=50,
