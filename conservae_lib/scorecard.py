@@ -24,7 +24,7 @@ from . import report, results
 
 __all__ = [
     "Item", "REGISTRY", "CHAPTER_NOTEBOOKS", "BETAS", "NOT_RUN", "Row",
-    "registry_ids", "item", "results_base", "load_summaries", "collect", "tally", "provenance", "render_markdown", "md_escape",
+    "registry_ids", "item", "results_base", "load_summaries", "collect", "tally", "paper_rows", "extra_rows", "provenance", "render_markdown", "md_escape",
     "chapter_titles", "section_labels", "toc_files", "linkable_labels", "problems",
 ]
 
@@ -318,19 +318,31 @@ def collect(profile: str, summaries: Mapping[str, Mapping[str, Any] | None] | No
             rows.append(Row(it, None, profile, "not run"))  # (no sources at all: an installed package)
         else:
             rows.append(Row(it, None, profile, "not written"))
-    for id, (chapter, c) in by_id.items():  # claims the registry does not know
-        extra = Item(str(id), chapter, "unregistered", "—", str(c.get("statement", "")), str(c.get("paper", "")))
-        rows.append(Row(extra, c, profile, "unregistered", "not an item of the paper's registry"))
+    for id, (chapter, c) in by_id.items():  # claims the registry does not know (controls, baselines)
+        extra = Item(str(id), chapter, "unregistered", "added by this book", str(c.get("statement", "")),
+                     str(c.get("paper", "")))
+        rows.append(Row(extra, c, profile, "unregistered"))
     return rows
 
 
+def paper_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows of the paper's items (the registry), in the paper's order."""
+    return [r for r in rows if r.status != "unregistered"]
+
+
+def extra_rows(rows: Sequence[Row]) -> list[Row]:
+    """Results a chapter records under ids that are not items of the paper (controls, baselines)."""
+    return [r for r in rows if r.status == "unregistered"]
+
+
 def problems(rows: Sequence[Row]) -> list[str]:
-    """What is wrong with the recorded results (for the developers, not the verdicts)."""
+    """What is wrong with the recorded results (for the developers, not the verdicts): an id
+    recorded twice or by another chapter than the registry's, or a verdict outside
+    :data:`conservae_lib.results.VERDICTS`. Extra ids (controls) are not problems; they are shown
+    apart, under the paper's items."""
     out = []
     for r in rows:
-        if r.status == "unregistered":
-            out.append(f"claim {r.item.id!r} of chapter {r.item.chapter} is not in scorecard.REGISTRY")
-        elif r.note:
+        if r.note and r.status != "unregistered":
             out.append(f"{r.item.id}: {r.note}")
         if r.claim is not None and r.claim.get("verdict") not in results.VERDICTS:
             out.append(f"{r.item.id}: verdict {r.claim.get('verdict')!r} is not one of {results.VERDICTS}")

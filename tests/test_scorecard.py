@@ -103,13 +103,15 @@ def test_recorded_claims_fill_their_rows_and_missing_ones_say_so():
                                                      "not run": len(CONTRIBUTING_IDS) - 1}
 
 
-def test_unregistered_and_duplicate_ids_are_reported():
-    summaries = {"curl_2d": {"claims": [_claim("fig3"), _claim("fig3"), _claim("fig3b")]}}
+def test_duplicate_ids_are_problems_and_extra_ids_are_shown_apart():
+    summaries = {"curl_2d": {"claims": [_claim("fig3"), _claim("fig3"), _claim("fig3.control.tied")]}}
     rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
     problems = scorecard.problems(rows)
-    assert any("'fig3b'" in p and "not in scorecard.REGISTRY" in p for p in problems)
     assert any(p.startswith("fig3:") and "more than once" in p for p in problems)
-    assert rows[-1].item.id == "fig3b" and rows[-1].status == "unregistered"
+    assert not any("control" in p for p in problems)
+    assert [r.item.id for r in scorecard.extra_rows(rows)] == ["fig3.control.tied"]
+    assert [r.item.id for r in scorecard.paper_rows(rows)] == CONTRIBUTING_IDS
+    assert scorecard.tally(rows)["reproduced"] == 1  # the control does not count
 
 
 def test_a_claim_recorded_by_the_wrong_chapter_is_flagged():
