@@ -182,6 +182,9 @@ def test_fig5_verdict_requires_loss_decreasing_in_beta():
     assert a1.fig5_verdict({"tied": dec, "untied": dec})[0] == "reproduced"
     assert a1.fig5_verdict({"tied": dec, "untied": inc})[0] == "partly"
     assert a1.fig5_verdict({"tied": inc, "untied": inc})[0] == "not reproduced"
+    # the raw loss rises, but relative to the target's variation the error falls: partly
+    assert a1.fig5_verdict({"tied": inc, "untied": inc}, {"tied": dec, "untied": inc})[0] == "partly"
+    assert a1.fig5_verdict({"tied": inc, "untied": inc}, {"tied": inc, "untied": inc})[0] == "not reproduced"
 
 
 # ----------------------------------------------------------------------------- end to end
