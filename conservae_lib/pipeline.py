@@ -94,10 +94,45 @@ def _notebook_modules(code: str) -> set[str]:
     return mods
 
 
-def library_digest(code: str, lib_dir: Path = LIB_DIR) -> tuple[str, list[str]]:
+def _chapter_tables(src: str, path: Path) -> dict[str, Any] | None:
+    """``CHAPTERS`` of a profiles.py source, executed on its own (it imports only the standard
+    library); None if that fails."""
+    namespace: dict[str, Any] = {"__name__": "conservae_lib._profiles_for_digest"}
+    try:
+        exec(compile(src, str(path), "exec"), namespace)
+        return namespace["CHAPTERS"]
+    except Exception:
+        return None
+
+
+def _profiles_bytes(path: Path, chapter: str | None) -> bytes:
+    """profiles.py as it bears on one chapter: its code (validation rules, helpers) and that
+    chapter's own table, but not the other chapters' tables — so editing one chapter's
+    parameters leaves the other chapters up to date. Whole file when ``chapter`` is None or
+    has no table."""
+    src = path.read_text()
+    tables = _chapter_tables(src, path) if chapter else None
+    if not tables or chapter not in tables:
+        return src.encode()
+    drop: set[int] = set()
+    for node in ast.parse(src).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            value = node.value
+            is_table = isinstance(value, ast.Dict) or (
+                isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("dict", "_same"))
+            if name == "CHAPTERS" or (name.startswith("_") and is_table):
+                drop.update(range(node.lineno - 1, node.end_lineno))
+    kept = "".join(line for i, line in enumerate(src.splitlines(keepends=True)) if i not in drop)
+    table = json.dumps(tables[chapter], sort_keys=True, default=repr)
+    return kept.encode() + b"\0" + table.encode()
+
+
+def library_digest(code: str, lib_dir: Path = LIB_DIR, chapter: str | None = None) -> tuple[str, list[str]]:
     """Digest of the library modules that ``code`` uses, closed under their imports.
 
-    ``__init__``, ``profiles`` and ``pipeline`` always count (they shape every run).
+    ``__init__``, ``profiles`` and ``pipeline`` always count (they shape every run). With
+    ``chapter``, only that chapter's table in ``profiles.py`` counts (see :func:`_profiles_bytes`).
     """
     todo = _notebook_modules(code) | {"__init__", "profiles", "pipeline"}
     seen: set[str] = set()
@@ -110,7 +145,9 @@ def library_digest(code: str, lib_dir: Path = LIB_DIR) -> tuple[str, list[str]]:
         todo |= _module_imports(path) - seen
     h = hashlib.sha256()
     for mod in sorted(seen):
-        h.update(mod.encode() + b"\0" + (lib_dir / f"{mod}.py").read_bytes())
+        path = lib_dir / f"{mod}.py"
+        content = _profiles_bytes(path, chapter) if mod == "profiles" else path.read_bytes()
+        h.update(mod.encode() + b"\0" + content)
     return h.hexdigest()[:16], sorted(seen)
 
 
@@ -228,7 +265,7 @@ def inputs_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_RO
     record :func:`summaries_digest`, so re-running a chapter makes them out of date.
     """
     code = "\n".join(code_cells(load_source(source, root)))
-    lib, modules = library_digest(code, root / "conservae_lib")
+    lib, modules = library_digest(code, root / "conservae_lib", chapter_name(source))
     digest = {
         "source_sha": source_digest(source),
         "parameters": parameters,

@@ -106,3 +106,21 @@ def test_executing_twice_is_byte_identical_and_up_to_date_sources_are_skipped(ti
 def test_unknown_notebook_name_is_a_clear_error():
     with pytest.raises(SystemExit, match="no notebook named 'nope'"):
         pipeline.notebook_sources(ROOT, ["nope"])
+
+
+def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_root: Path):
+    lib = tiny_root / "conservae_lib"
+    code = "from conservae_lib import fields"
+    path = lib / "profiles.py"
+    src = path.read_text()
+    own = pipeline.library_digest(code, lib, "conservative_autoencoders")[0]
+    other = pipeline.library_digest(code, lib, "curl_2d")[0]
+    assert "record_every=10," in src
+    changed = src.replace("record_every=10,", "record_every=11,", 1)  # the curl_2d table only
+    path.write_text(changed)
+    assert pipeline._chapter_tables(changed, path)["curl_2d"]["paper"]["record_every"] == 11
+    assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] == own
+    assert pipeline.library_digest(code, lib, "curl_2d")[0] != other
+    # code (not tables) of profiles.py counts for every chapter
+    path.write_text(changed + "\ndef _new_helper():\n    return 1\n")
+    assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] != own
