@@ -260,8 +260,12 @@ def fit(
             model.train()
         history.records.append(rec)
 
-    def batch_loss(xb: Tensor, tb: Tensor) -> Tensor:
-        x_in = xb + noise * torch.randn(xb.shape, generator=gen, dtype=xb.dtype).to(dev) if noise > 0 else xb
+    def corrupt(xb: Tensor) -> Tensor:
+        return xb + noise * torch.randn(xb.shape, generator=gen, dtype=xb.dtype).to(dev) if noise > 0 else xb
+
+    def batch_loss(x_in: Tensor, tb: Tensor) -> Tensor:
+        """Loss at already-corrupted inputs (the corruption is drawn once per step, so the
+        L-BFGS line search sees one fixed objective)."""
         loss = reconstruction_loss(model, x_in, tb)
         if contraction > 0:
             loss = loss + contraction * reconstruction_contraction(model, x_in)
@@ -271,7 +275,7 @@ def fit(
 
     if not history.records:
         with torch.no_grad():
-            evaluate(0, float(batch_loss(inputs, targets)), 0.0)
+            evaluate(0, float(batch_loss(corrupt(inputs), targets)), 0.0)
         start_epoch, train_time = 0, 0.0
     else:
         start_epoch, train_time = history.resumed_from, float(state["train_time_s"])
@@ -284,7 +288,7 @@ def fit(
         total, count = 0.0, 0
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
-            xb, tb = inputs[idx], targets[idx]
+            xb, tb = corrupt(inputs[idx]), targets[idx]
             if optimizer == "lbfgs":
                 def closure() -> Tensor:
                     opt.zero_grad()
