@@ -89,8 +89,9 @@ def _module_imports(path: Path) -> set[str]:
 def _notebook_modules(code: str) -> set[str]:
     """Library modules a notebook's code refers to."""
     mods = set(re.findall(r"conservae_lib\.(\w+)", code))
-    for names in re.findall(r"from\s+conservae_lib\s+import\s+\(?([\w\s,]+)\)?", code):
-        mods.update(n.strip().split(" as ")[0] for n in names.split(",") if n.strip())
+    for m in re.finditer(r"^[ \t]*from[ \t]+conservae_lib[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", code, re.M):
+        names = m.group(1).strip().strip("()")
+        mods.update(n.split(" as ")[0].strip() for n in names.split(",") if n.strip())
     return mods
 
 

@@ -124,3 +124,11 @@ def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_
     # code (not tables) of profiles.py counts for every chapter
     path.write_text(changed + "\ndef _new_helper():\n    return 1\n")
     assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] != own
+
+
+def test_every_imported_module_counts_in_the_digest():
+    code = ("from conservae_lib import fields, runtime\n\ncfg = 1\n"
+            "from conservae_lib import (\n    energy,\n    plotting as pl,  # figures\n)\nimport conservae_lib.data\n")
+    mods = pipeline._notebook_modules(code)
+    assert {"fields", "runtime", "energy", "plotting", "data"} <= mods
+    assert "cfg" not in " ".join(mods)
