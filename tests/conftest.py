@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from conservae_lib import booktools
+
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TQDM_DISABLE", "1")
 torch.set_default_dtype(torch.float32)
@@ -15,3 +17,12 @@ torch.set_default_dtype(torch.float32)
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The book built once per test session (a temporary copy), for the book and browser tests."""
+    try:
+        return booktools.built_site(ROOT)
+    except booktools.BuildError as err:
+        pytest.fail(str(err), pytrace=False)

@@ -19,13 +19,6 @@ NOTEBOOKS = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-@pytest.fixture(scope="module")
-def site() -> Path:
-    try:
-        return booktools.built_site(ROOT)
-    except booktools.BuildError as err:
-        pytest.fail(str(err), pytrace=False)
-
 
 def _chapter_pages() -> list[str]:
     return [d for d in booktools.toc_docnames(ROOT) if d.startswith("notebooks/")]

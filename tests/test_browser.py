@@ -56,13 +56,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def site() -> Path:
-    try:
-        return booktools.built_site(ROOT)
-    except booktools.BuildError as err:
-        pytest.fail(str(err), pytrace=False)
-
 
 @pytest.fixture(scope="session")
 def server(site):
