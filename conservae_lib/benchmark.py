@@ -429,6 +429,51 @@ def training_benchmark(
     return out
 
 
+def pool_benchmark(
+    n_runs: int = 4, epochs: int = 3, workers: int = 2, D: int = 784, H: int = 500, batch_size: int = 200,
+    n_train: int = 4000, n_eval: int = 500, seed: int = 0, checkpoint_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Chapter 04's runs trained one after another with all of torch's threads against
+    :func:`conservae_lib.empirical.train_runs` with ``workers`` processes sharing the threads.
+
+    ``n_runs`` AE runs (sigmoid and ReLU, alternately) of ``epochs`` epochs on synthetic data of
+    MNIST's shape. Reports the wall time of each way (the pool's includes starting its
+    processes, a fixed cost of a few seconds) and the steady-state throughput gain, from the
+    training times the runs record themselves: ``workers × t_alone / t_pooled`` per epoch.
+    """
+    import tempfile
+
+    from .data import MNIST
+    from .empirical import GRID, Settings, train_runs
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_train, D, generator=g)
+    xe = torch.rand(n_eval, D, generator=g)
+    data = MNIST(x, torch.zeros(n_train, dtype=torch.long), xe, torch.zeros(n_eval, dtype=torch.long),
+                 "synthetic", f"synthetic uniform [0, 1] images, {n_train} + {n_eval}")
+    st = Settings(H=H, epochs=epochs, batch_size=batch_size, n_eval=n_eval, metrics_every=epochs,
+                  checkpoint_every=epochs, device="cpu")
+    specs = [GRID[2], GRID[0]]  # AE sigmoid, AE ReLU
+    jobs = [(specs[i % 2], st, seed + i) for i in range(n_runs)]
+    with tempfile.TemporaryDirectory(dir=checkpoint_dir) as tmp:
+        t0 = time.perf_counter()
+        alone = train_runs(jobs, data, Path(tmp) / "alone", progress=False, workers=1)
+        wall_alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pooled = train_runs(jobs, data, Path(tmp) / "pool", progress=False, workers=workers)
+        wall_pool = time.perf_counter() - t0
+    per_epoch_alone = sum(r.records[-1]["train_time_s"] for r in alone) / (n_runs * epochs)
+    per_epoch_pooled = sum(r.records[-1]["train_time_s"] for r in pooled) / (n_runs * epochs)
+    return {
+        "n_runs": n_runs, "epochs": epochs, "workers": workers, "threads": torch.get_num_threads(),
+        "batch_size": batch_size, "n_train": n_train, "D": D, "H": H, **machine("cpu"),
+        "wall_s": {"alone": wall_alone, "pool": wall_pool},
+        "epoch_s": {"alone": per_epoch_alone, "pool_per_process": per_epoch_pooled},
+        "throughput_gain": workers * per_epoch_alone / per_epoch_pooled,
+        "max_weight_difference": max(float((a.model.W - b.model.W).detach().abs().max()) for a, b in zip(alone, pooled)),
+    }
+
+
 # ----------------------------------------------------------------------------- the book
 def chapter_timings(notebook_dir: str | Path) -> list[dict[str, Any]]:
     """Wall time and device of each executed notebook in ``notebook_dir`` (from the metadata the
@@ -446,6 +491,95 @@ def chapter_timings(notebook_dir: str | Path) -> list[dict[str, Any]]:
             "wall_s": timing.get("wall_s"), "device": timing.get("device"),
         })
     return rows
+
+
+# ----------------------------------------------------------------------------- the book on another device
+def device_record(notebook_dir: str | Path, results_root: str | Path, profile: str, command: str) -> dict[str, Any]:
+    """What a whole-book run on another machine (a GPU) produced, in one JSON-able record: the
+    machine, the command, each notebook's wall time and device (:func:`chapter_timings`), every
+    chapter's claims (``results_root/<profile>/<chapter>/summary.json``) and the performance
+    page's measurements (``performance/benchmark.json``) when present. The performance appendix
+    sets it beside this machine's run."""
+    import datetime
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    base = Path(results_root) / profile
+    claims: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(base.glob("*/summary.json")):
+        summary = json.loads(path.read_text())
+        claims[path.parent.name] = [
+            {k: c.get(k) for k in ("id", "statement", "ours", "paper", "verdict", "spread")}
+            for c in summary.get("claims", [])]
+    bench = base / "performance" / "benchmark.json"
+    return {
+        **machine(dev), "cuda": torch.version.cuda, "profile": profile, "command": command,
+        "date": datetime.date.today().isoformat(),
+        "chapters": chapter_timings(notebook_dir), "claims": claims,
+        "benchmark": json.loads(bench.read_text()) if bench.exists() else None,
+    }
+
+
+def device_record_path(profile: str) -> Path:
+    """Where the performance appendix looks for a device run: ``<results root>/device/<profile>.json``."""
+    from .results import results_root
+
+    return results_root() / "device" / f"{profile}.json"
+
+
+def time_rows(here: Sequence[dict[str, Any]], there: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """Per notebook: wall time in two runs (this machine's pages, a device record's) and the ratio."""
+    from .report import fmt
+
+    other = {r["notebook"]: r for r in there}
+    rows = []
+    for r in here:
+        o = other.get(r["notebook"], {})
+        a, b = r.get("wall_s"), o.get("wall_s")
+        rows.append({"notebook": r["notebook"],
+                     "here": "—" if a is None else f"{fmt(a, 3)} s", "device": "—" if b is None else f"{fmt(b, 3)} s",
+                     "here / device": "—" if not (a and b) else f"{fmt(a / b, 3)}×"})
+    return rows
+
+
+def claim_rows(here: dict[str, list[dict[str, Any]]], there: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every claim found in both runs: our number and verdict here and on the device."""
+    rows = []
+    for chapter, claims in here.items():
+        other = {c["id"]: c for c in there.get(chapter, [])}
+        for c in claims:
+            o = other.get(c["id"])
+            if o is None:
+                continue
+            rows.append({"chapter": chapter, "claim": c["id"], "paper": c.get("paper"), "ours here": c.get("ours"),
+                         "ours on device": o.get("ours"), "verdict here": c.get("verdict"),
+                         "verdict on device": o.get("verdict"), "same verdict": c.get("verdict") == o.get("verdict")})
+    return rows
+
+
+def claims_of(results_root: str | Path, profile: str) -> dict[str, list[dict[str, Any]]]:
+    """Chapter → its claims (id, ours, paper, verdict…) from ``<results_root>/<profile>/*/summary.json``."""
+    out = {}
+    for path in sorted((Path(results_root) / profile).glob("*/summary.json")):
+        out[path.parent.name] = json.loads(path.read_text()).get("claims", [])
+    return out
+
+
+def _device_main(argv: Sequence[str] | None = None) -> None:
+    """``python -m conservae_lib.benchmark record PROFILE OUT --command CMD``: write the record
+    of the run just made in this checkout (book/notebooks, results/)."""
+    import argparse
+
+    from .results import results_root
+
+    ap = argparse.ArgumentParser(prog="python -m conservae_lib.benchmark")
+    ap.add_argument("what", choices=["record"])
+    ap.add_argument("profile")
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--command", default="")
+    args = ap.parse_args(argv)
+    notebooks = Path(__file__).resolve().parents[1] / "book" / "notebooks"
+    save_json(device_record(notebooks, results_root(), args.profile, args.command), args.out)
+    print(f"wrote {args.out}")
 
 
 # ----------------------------------------------------------------------------- tables
@@ -500,12 +634,12 @@ def training_rows(result: dict[str, Any]) -> list[dict[str, str]]:
         "matmul": "the step's 5 matrix products alone (floor)",
         "forward_backward": "forward + backward only (no update)",
         "adam_update": "Adam update only (default)",
-        "step_adam": "step: forward, backward, Adam (default), float(loss)",
+        "step_adam": "step: forward, backward, Adam (default), float(loss) each step",
         "step_adam_nosync": "same without float(loss) per step",
         "step_adam_foreach": "same with Adam(foreach=True)",
         "step_adam_fused": "same with Adam(fused=True)",
         "step_float64": "default step in float64",
-        "fit": "training.fit, one epoch, per step",
+        "fit": "training.fit (fused Adam, loss read once an epoch), per step",
     }
     rows = []
     for key, label in names.items():
@@ -531,3 +665,7 @@ def save_json(obj: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
     return path
+
+
+if __name__ == "__main__":
+    _device_main()

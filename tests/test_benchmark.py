@@ -132,6 +132,14 @@ def test_training_benchmark_runs_every_variant():
     assert len(benchmark.training_rows(r)) >= 6
 
 
+def test_pool_benchmark_trains_the_same_models_both_ways(tmp_path):
+    r = benchmark.pool_benchmark(n_runs=2, epochs=1, workers=2, D=20, H=8, batch_size=10, n_train=40, n_eval=10,
+                                 checkpoint_dir=tmp_path)
+    assert r["max_weight_difference"] < 1e-5
+    assert r["throughput_gain"] > 0 and r["wall_s"]["pool"] > 0
+    assert not any(tmp_path.iterdir())  # its checkpoints are temporary
+
+
 def test_chapter_timings_read_the_pipeline_metadata(tmp_path):
     nb = {"cells": [], "metadata": {"conservae": {"parameters": {"profile": "paper"},
                                                   "timing": {"wall_s": 12.5, "device": "CPU (2 cores)"}}},
@@ -147,3 +155,24 @@ def test_chapter_timings_read_the_pipeline_metadata(tmp_path):
 def test_save_json_round_trips(tmp_path):
     path = benchmark.save_json({"a": [1, 2.5]}, tmp_path / "sub" / "r.json")
     assert json.loads(path.read_text()) == {"a": [1, 2.5]}
+
+
+def test_a_device_record_holds_timings_and_claims_and_compares_with_this_machine(tmp_path):
+    nb = tmp_path / "notebooks"
+    nb.mkdir()
+    (nb / "04_x.ipynb").write_text(json.dumps({"metadata": {"conservae": {
+        "parameters": {"profile": "paper"}, "timing": {"wall_s": 12.0, "device": "GPU"}}}}))
+    chapter = tmp_path / "results" / "paper" / "mnist_symmetricity"
+    chapter.mkdir(parents=True)
+    claim = {"id": "table1.AE.relu", "statement": "s", "ours": 81.0, "paper": 95.9, "verdict": "not reproduced",
+             "spread": 0.3, "section": "x"}
+    (chapter / "summary.json").write_text(json.dumps({"claims": [claim]}))
+    rec = benchmark.device_record(nb, tmp_path / "results", "paper", "make book")
+    assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU"}]
+    assert rec["claims"]["mnist_symmetricity"][0]["ours"] == 81.0 and rec["benchmark"] is None
+    rows = benchmark.time_rows([{"notebook": "04_x", "wall_s": 36.0}], rec["chapters"])
+    assert rows[0]["here / device"].startswith("3")
+    here = {"mnist_symmetricity": [dict(claim, ours=83.0, verdict="partly")]}
+    (row,) = benchmark.claim_rows(here, rec["claims"])
+    assert row["ours on device"] == 81.0 and row["ours here"] == 83.0 and row["same verdict"] is False
+    assert benchmark.claims_of(tmp_path / "results", "paper") == {"mnist_symmetricity": [claim]}

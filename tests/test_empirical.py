@@ -145,3 +145,27 @@ def test_figures_draw(tiny):
     E.plot_hidden_distributions(axes[0], {"AE.sigmoid": {"u": np.random.default_rng(0).normal(size=100)}},
                                 E.high_curvature_band())
     matplotlib.pyplot.close("all")
+
+
+def test_runs_trained_in_a_pool_of_processes_match_runs_trained_in_process(tiny, tmp_path):
+    # Two processes with one thread each against one process with one thread: the same runs,
+    # the same numbers (each worker reads the same data and seeds; only the process differs).
+    st = E.Settings(H=16, epochs=2, batch_size=50, n_eval=20, metrics_every=1, checkpoint_every=1, device="cpu")
+    specs = [E.GRID[2], E.GRID[6]]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = E.run_grid(specs, [0], st, tiny, checkpoint_dir=tmp_path / "a", progress=False, workers=1)
+        pooled = E.run_grid(specs, [0], st, tiny, checkpoint_dir=tmp_path / "b", progress=False, workers=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert [r.spec for r in pooled] == [r.spec for r in alone]
+    assert all(r.resumed_from == st.epochs for r in pooled)  # read back from the workers' checkpoints
+    for a, b in zip(alone, pooled):
+        assert b.final() == pytest.approx(a.final(), rel=1e-6)
+        assert torch.allclose(a.model.W, b.model.W, rtol=1e-5, atol=1e-7)
+
+
+def test_workers_must_be_a_positive_integer(tiny):
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        E.train_runs([], tiny, workers=0)

@@ -79,3 +79,31 @@ def test_fitting_a_field_with_targets_and_lbfgs():
 def test_bad_training_arguments_give_one_clear_sentence(kwargs, message):
     with pytest.raises(ValueError, match=message):
         training.fit(AutoEncoder(10, 6), _data(), progress=False, **kwargs)
+
+
+def test_a_diverging_run_stops_with_an_error_naming_the_epoch():
+    x = _data() * 1e3
+    m = AutoEncoder(10, 6, "relu", seed=0)
+    with pytest.raises(training.DivergenceError, match=r"diverged at epoch \d+.*learning rate"):
+        training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False)
+
+
+def test_the_epoch_loss_is_the_size_weighted_mean_of_the_step_losses():
+    # With a vanishing learning rate the parameters stay put, so the epoch's mean of step losses
+    # (batches of 100, 100 and 50) must equal the loss over all the data before training.
+    x = _data(n=250)
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    h = training.fit(m, x, epochs=1, batch_size=100, lr=1e-12, optimizer="sgd", progress=False)
+    assert h.records[1]["loss"] == pytest.approx(h.records[0]["loss"], rel=1e-5)
+
+
+def test_adam_runs_the_fused_kernel_where_the_device_has_one():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    opt = training._make_optimizer("adam", params, 1e-3)
+    try:
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        assert opt.defaults.get("foreach")
+    else:
+        assert opt.defaults.get("fused")
+    assert training._implementation(opt) in ("fused", "foreach")
