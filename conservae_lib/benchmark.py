@@ -511,10 +511,12 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
             {k: c.get(k) for k in ("id", "statement", "ours", "paper", "verdict", "spread")}
             for c in summary.get("claims", [])]
     bench = base / "performance" / "benchmark.json"
+    here = machine(dev)
+    # only pages executed on this device (a page left from another machine keeps its own label)
+    chapters = [r for r in chapter_timings(notebook_dir) if r["device"] in (here["device"], None) or dev.type == "cpu"]
     return {
-        **machine(dev), "cuda": torch.version.cuda, "profile": profile, "command": command,
-        "date": datetime.date.today().isoformat(),
-        "chapters": chapter_timings(notebook_dir), "claims": claims,
+        **here, "cuda": torch.version.cuda, "profile": profile, "command": command,
+        "date": datetime.date.today().isoformat(), "chapters": chapters, "claims": claims,
         "benchmark": json.loads(bench.read_text()) if bench.exists() else None,
     }
 
