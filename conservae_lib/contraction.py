@@ -16,7 +16,7 @@ from .models import AutoEncoder
 
 Tensor = torch.Tensor
 
-__all__ = ["reconstruction_contraction", "encoder_contraction"]
+__all__ = ["reconstruction_contraction", "encoder_contraction", "encoder_contraction_at"]
 
 
 def reconstruction_contraction(model: nn.Module, x: Tensor) -> Tensor:
@@ -28,5 +28,11 @@ def encoder_contraction(model: AutoEncoder, x: Tensor) -> Tensor:
     """Batch mean of ‖∂h(Wᵀx + b)/∂x‖²_F = Σ_k h'_k(x)² ‖W_{·k}‖² (Rifai et al., 2011)."""
     if not isinstance(model, AutoEncoder):
         raise TypeError("encoder_contraction is defined for one-layer AutoEncoder models.")
-    d = model.hidden_derivative(x)
+    return encoder_contraction_at(model, model.preactivation(x))
+
+
+def encoder_contraction_at(model: AutoEncoder, u: Tensor) -> Tensor:
+    """:func:`encoder_contraction` from already computed pre-activations u = Wᵀx + b (the
+    trainer computes them once for the reconstruction and the penalty)."""
+    d = model.activation.derivative(u)
     return ((d**2) * (model.W**2).sum(dim=0)).sum(dim=1).mean()

@@ -59,13 +59,15 @@ class CurlProbe:
 
     def curl_map(self, model: torch.nn.Module) -> np.ndarray:
         """Exact curl of the model's field on the grid, shape (n, n) (rows are y)."""
-        pts = self.points.to(next(model.parameters()).dtype)
+        p = next(model.parameters())
+        pts = self.points.to(p.device, p.dtype)
         with torch.no_grad():
             return curl_2d(model, pts).detach().cpu().numpy().reshape(self.n, self.n)
 
     def measure(self, model: torch.nn.Module) -> dict[str, float]:
         """Mean |curl| and relative curl near the data and over the whole box."""
-        pts = self.points.to(next(model.parameters()).dtype)
+        p = next(model.parameters())  # during training the model may sit on a GPU
+        pts = self.points.to(p.device, p.dtype)
         with torch.no_grad():
             J = jacobian(model, pts)
             curl = (J[:, 1, 0] - J[:, 0, 1]).abs().double().cpu()

@@ -43,7 +43,7 @@ Pair = tuple[Array, Array]
 
 __all__ = [
     "helmholtz_hodge", "extract_conservative", "field_values", "relative_error", "nonconservative_fraction",
-    "TestField", "FIELDS", "sample_grid", "model_on_grid", "model_curl_on_grid", "error_row", "grid_curl", "plot_grid_field",
+    "TestField", "FIELDS", "sample_grid", "model_on_grid", "model_curl_on_grid", "error_row", "format_error_row", "grid_curl", "plot_grid_field",
 ]
 
 
@@ -294,16 +294,34 @@ def model_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Pair:
     return v[:, 0].reshape(shape), v[:, 1].reshape(shape)
 
 
-def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair) -> dict[str, float]:
+def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair, given: Pair | None = None) -> dict[str, float]:
     """Relative L² errors of a field against the stated conservative part, the best gradient fit
-    (``l2_fit``, from :func:`helmholtz_hodge`) and F, and its own non-conservative fraction."""
+    (``l2_fit``, from :func:`helmholtz_hodge`) and F, and its own non-conservative fraction.
+
+    ``given`` is the field the method was trained on when it is not the grid's F (the rotation
+    control of chapter 06, whose stated conservative part is zero): then ``err_F`` is measured
+    against ``given``, the two errors against F's decomposition are NaN, and ``size_vs_given``
+    is the learned field's L² size relative to ``given``'s."""
     U, V = field
-    return {
+    row = {
         "err_stated": relative_error(field, grid["Fc"]),
         "err_l2fit": relative_error(field, l2_fit),
         "err_F": relative_error(field, grid["F"]),
         "nonconservative": nonconservative_fraction(U, V, grid["x"], grid["y"]),
     }
+    if given is not None:
+        size = float(np.sqrt((U ** 2 + V ** 2).sum() / (given[0] ** 2 + given[1] ** 2).sum()))
+        row.update(err_stated=float("nan"), err_l2fit=float("nan"), err_F=relative_error(field, given),
+                   size_vs_given=size)
+    return row
+
+
+def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
+    """One table row of :func:`error_row`'s numbers, formatted for the page."""
+    from .report import fmt, fmt_small
+
+    return {key: name, "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
+            "vs input field": fmt(e["err_F"], 3), "non-conservative fraction": fmt_small(e["nonconservative"], floor=1e-6)}
 
 
 def model_curl_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Array:

@@ -137,7 +137,11 @@ class AutoEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """The reconstruction r(x) = R h(Wᵀx + b) + c of eq. (1), N × D."""
-        return self.hidden(x) @ self.R.T + self.c
+        return self.decode_preactivation(self.preactivation(x))
+
+    def decode_preactivation(self, u: Tensor) -> Tensor:
+        """r = R h(u) + c from pre-activations u = Wᵀx + b (lets a penalty on u share the forward pass)."""
+        return self.activation(u) @ self.R.T + self.c
 
     def field(self, x: Tensor) -> Tensor:
         """The auto-encoder's vector field r(x) − x (eq. 2)."""

@@ -10,13 +10,13 @@ import math
 
 import pandas as pd
 
-__all__ = ["fmt", "fmt_small", "fmt_pct", "frame"]
+__all__ = ["fmt", "fmt_small", "fmt_pct", "fmt_pm", "frame"]
 
 
-def fmt(x: float, digits: int = 4) -> str:
-    """``x`` with ``digits`` significant digits (general format)."""
+def fmt(x: float | None, digits: int = 4, missing: str = "n/a") -> str:
+    """``x`` with ``digits`` significant digits (general format); ``missing`` for None or NaN."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
+        return missing
     return f"{float(x):.{digits}g}"
 
 
@@ -33,6 +33,14 @@ def fmt_small(x: float, floor: float = 1e-12, digits: int = 2) -> str:
 def fmt_pct(x: float, digits: int = 1) -> str:
     """A fraction in [0, 1] as a percentage."""
     return f"{100 * float(x):.{digits}f} %"
+
+
+def fmt_pm(stat: dict | None, digits: int = 4, show_sd: bool = True, missing: str = "—") -> str:
+    """A summary ``{"mean": m, "std": s}`` as "m ± s" (the spread to 1 significant digit), or "m"
+    alone when ``show_sd`` is false (e.g. a single seed); ``missing`` when there is no summary."""
+    if stat is None:
+        return missing
+    return fmt(stat["mean"], digits) + (f" ± {fmt(stat['std'], 1)}" if show_sd else "")
 
 
 def frame(rows: list[dict], index: str | None = None) -> pd.DataFrame:

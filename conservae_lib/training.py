@@ -29,7 +29,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .contraction import encoder_contraction, reconstruction_contraction
+from .contraction import encoder_contraction, encoder_contraction_at, reconstruction_contraction
 from .models import AutoEncoder
 from .results import CorruptResultError, atomic_write_bytes
 from .runtime import select_device
@@ -67,7 +67,12 @@ class History:
 
 def reconstruction_loss(model: nn.Module, inputs: Tensor, targets: Tensor) -> Tensor:
     """Batch mean of ‖r(inputs) − targets‖² (sum over dimensions)."""
-    return ((model(inputs) - targets) ** 2).sum(dim=1).mean()
+    return squared_error(model(inputs), targets)
+
+
+def squared_error(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Batch mean of ‖outputs − targets‖² (sum over dimensions)."""
+    return ((outputs - targets) ** 2).sum(dim=1).mean()
 
 
 @torch.no_grad()
@@ -282,11 +287,16 @@ def fit(
     def batch_loss(x_in: Tensor, tb: Tensor) -> Tensor:
         """Loss at already-corrupted inputs (the corruption is drawn once per step, so the
         L-BFGS line search sees one fixed objective)."""
-        loss = reconstruction_loss(model, x_in, tb)
+        if encoder_contraction_weight > 0 and isinstance(model, AutoEncoder):
+            u = model.preactivation(x_in)  # shared by the reconstruction and the CAE penalty
+            loss = squared_error(model.decode_preactivation(u), tb)
+            loss = loss + encoder_contraction_weight * encoder_contraction_at(model, u)
+        else:
+            loss = reconstruction_loss(model, x_in, tb)
+            if encoder_contraction_weight > 0:
+                loss = loss + encoder_contraction_weight * encoder_contraction(model, x_in)  # raises for other models
         if contraction > 0:
             loss = loss + contraction * reconstruction_contraction(model, x_in)
-        if encoder_contraction_weight > 0:
-            loss = loss + encoder_contraction_weight * encoder_contraction(model, x_in)
         return loss
 
     if not history.records:

@@ -130,3 +130,16 @@ def test_extract_conservative_restores_the_thread_count():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads"):
         hodge.extract_conservative(g["points"], g["vectors"], threads=0)
+
+
+def test_error_row_against_a_given_field_reports_its_size_not_fs_decomposition():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 20)
+    S = (g["Fs"][0], g["Fs"][1])  # the rotation part, whose stated conservative part is zero
+    half = (0.5 * S[0], 0.5 * S[1])
+    e = hodge.error_row(half, g, g["Fc"], given=S)
+    assert np.isnan(e["err_stated"]) and np.isnan(e["err_l2fit"])
+    assert e["size_vs_given"] == pytest.approx(0.5) and e["err_F"] == pytest.approx(0.5)
+    plain = hodge.error_row(g["Fc"], g, g["Fc"])
+    assert plain["err_stated"] == 0 and "size_vs_given" not in plain
+    row = hodge.format_error_row("m", plain)
+    assert row["method"] == "m" and row["vs stated conservative part"] == "0"

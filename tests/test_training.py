@@ -107,3 +107,16 @@ def test_adam_runs_the_fused_kernel_where_the_device_has_one():
     else:
         assert opt.defaults.get("fused")
     assert training._implementation(opt) in ("fused", "foreach")
+
+
+def test_the_cae_objective_is_the_reconstruction_error_plus_the_encoder_penalty():
+    # the trainer computes both from one forward pass; it must equal the two functions added
+    from conservae_lib.contraction import encoder_contraction
+
+    x = _data(n=64)
+    m = AutoEncoder(10, 6, "sigmoid", seed=1)
+    expected = float(training.reconstruction_loss(m, x, x) + 0.3 * encoder_contraction(m, x))
+    h = training.fit(m, x, epochs=1, batch_size=None, lr=1e-12, optimizer="sgd", encoder_contraction_weight=0.3,
+                     progress=False)
+    assert h.records[0]["loss"] == pytest.approx(expected, rel=1e-6)
+    assert h.records[1]["loss"] == pytest.approx(expected, rel=1e-5)

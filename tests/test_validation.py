@@ -328,3 +328,12 @@ def test_papermill_exits_non_zero_with_the_sentence(tmp_path: Path) -> None:
     sentence = ("parameter 'n_epochz' (given 3) is not a parameter of chapter 'conservative_autoencoders'; "
                 f"it must be one of {known}.")
     assert sentence in proc.stderr + proc.stdout
+
+
+def test_report_formats_mean_and_spread_and_missing_values():
+    from conservae_lib import report
+
+    assert report.fmt_pm({"mean": 0.123456, "std": 0.0123}, 3) == "0.123 ± 0.01"
+    assert report.fmt_pm({"mean": 0.5, "std": 0.1}, 2, show_sd=False) == "0.5"
+    assert report.fmt_pm(None) == "—"
+    assert report.fmt(None, missing="—") == "—" and report.fmt(float("nan")) == "n/a"
