@@ -494,12 +494,13 @@ def chapter_timings(notebook_dir: str | Path) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- the book on another device
-def device_record(notebook_dir: str | Path, results_root: str | Path, profile: str, command: str) -> dict[str, Any]:
+def device_record(notebook_dir: str | Path, results_root: str | Path, profile: str, command: str,
+                  note: str = "") -> dict[str, Any]:
     """What a whole-book run on another machine (a GPU) produced, in one JSON-able record: the
     machine, the command, each notebook's wall time and device (:func:`chapter_timings`), every
     chapter's claims (``results_root/<profile>/<chapter>/summary.json``) and the performance
-    page's measurements (``performance/benchmark.json``) when present. The performance appendix
-    sets it beside this machine's run."""
+    page's measurements (``performance/benchmark.json``) when present, and a free-text ``note``
+    (e.g. which commit ran). The performance appendix sets it beside this machine's run."""
     import datetime
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -515,7 +516,7 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
     # only pages executed on this device (a page left from another machine keeps its own label)
     chapters = [r for r in chapter_timings(notebook_dir) if r["device"] in (here["device"], None) or dev.type == "cpu"]
     return {
-        **here, "cuda": torch.version.cuda, "profile": profile, "command": command,
+        **here, "cuda": torch.version.cuda, "profile": profile, "command": command, "note": note,
         "date": datetime.date.today().isoformat(), "chapters": chapters, "claims": claims,
         "benchmark": json.loads(bench.read_text()) if bench.exists() else None,
     }
@@ -578,9 +579,10 @@ def _device_main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("profile")
     ap.add_argument("out", type=Path)
     ap.add_argument("--command", default="")
+    ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
     notebooks = Path(__file__).resolve().parents[1] / "book" / "notebooks"
-    save_json(device_record(notebooks, results_root(), args.profile, args.command), args.out)
+    save_json(device_record(notebooks, results_root(), args.profile, args.command, args.note), args.out)
     print(f"wrote {args.out}")
 
 

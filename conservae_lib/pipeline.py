@@ -117,8 +117,11 @@ def _profiles_bytes(path: Path, chapter: str | None) -> bytes:
         return src.encode()
     drop: set[int] = set()
     for node in ast.parse(src).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
+        # ``X = …`` and annotated ``X: T = …`` (CHAPTERS is annotated) alike
+        target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
+                  else node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None)
+        if isinstance(target, ast.Name):
+            name = target.id
             value = node.value
             is_table = isinstance(value, ast.Dict) or (
                 isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("dict", "_same"))

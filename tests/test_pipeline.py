@@ -121,6 +121,13 @@ def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_
     assert pipeline._chapter_tables(changed, path)["curl_2d"]["paper"]["record_every"] == 11
     assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] == own
     assert pipeline.library_digest(code, lib, "curl_2d")[0] != other
+    # a table written inside CHAPTERS itself (chapter 04's, an assignment expression there)
+    key = "metrics_every=1, checkpoint_every=10, workers=2,"
+    assert key in changed
+    inside = changed.replace(key, "metrics_every=3, checkpoint_every=10, workers=2,", 1)
+    path.write_text(inside)
+    assert pipeline._chapter_tables(inside, path)["mnist_symmetricity"]["paper"]["metrics_every"] == 3
+    assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] == own
     # code (not tables) of profiles.py counts for every chapter
     path.write_text(changed + "\ndef _new_helper():\n    return 1\n")
     assert pipeline.library_digest(code, lib, "conservative_autoencoders")[0] != own
