@@ -505,12 +505,9 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     base = Path(results_root) / profile
-    claims: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(base.glob("*/summary.json")):
-        summary = json.loads(path.read_text())
-        claims[path.parent.name] = [
-            {k: c.get(k) for k in ("id", "statement", "ours", "paper", "verdict", "spread")}
-            for c in summary.get("claims", [])]
+    keys = ("id", "statement", "ours", "paper", "verdict", "spread")
+    claims = {chapter: [{k: c.get(k) for k in keys} for c in found]
+              for chapter, found in claims_of(results_root, profile).items()}
     bench = base / "performance" / "benchmark.json"
     here = machine(dev)
     # only pages executed on this device (a page left from another machine keeps its own label)
