@@ -38,7 +38,7 @@ html: setup mathjax
 book: notebooks html
 
 check: setup
-	$(PY) -m conservae_lib check --profile paper
+	$(PY) -m conservae_lib check --profile $(PROFILE)
 
 test: setup browser-deps mathjax
 	$(VENV)/bin/pytest

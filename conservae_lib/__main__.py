@@ -1,6 +1,13 @@
 """``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.pipeline`."""
 import sys
 
-from .pipeline import main
+try:
+    from .pipeline import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:  # Ctrl-C outside a chapter (start-up, argument parsing): the same one line
+    from .pipeline import INTERRUPTED
+
+    print(INTERRUPTED, file=sys.stderr)
+    code = 130
+sys.exit(code)

@@ -3,8 +3,12 @@
 * :func:`reconstruction_contraction` — ‖∂r/∂x‖²_F, the penalty of the paper's eq. (10), averaged
   over a batch. For one-layer models it is dᵀ(RᵀR ∘ WᵀW)d per point (no D × D Jacobian).
 * :func:`encoder_contraction` — ‖∂h/∂x‖²_F = Σ_k h'_k(x)² ‖W_{·k}‖², the classic contractive
-  auto-encoder penalty of Rifai et al. (2011), which the authors' released code uses.
-Chapters: *Proposition 3* (local conservativeness) and the MNIST chapter (CAE rows of Table 1).
+  auto-encoder penalty of Rifai et al. (2011). The paper does not write it; the MNIST chapter uses
+  it only as the second reading of Table 1's CAE rows. With ReLU units under the weight-length
+  constraint ‖W_{·k}‖² = α it equals α · (number of active units) and its gradient is radial in
+  each W_{·k} (``empirical.rifai_relu_wl_check`` measures it).
+Chapters: *Proposition 3* (local conservativeness) and the MNIST chapter (CAE rows of Table 1:
+eq. (10) is the primary reading).
 """
 from __future__ import annotations
 

@@ -31,11 +31,53 @@ from .fields import curl_2d, jacobian
 from .models import AutoEncoder
 from .plotting import grid_2d
 from .toy_data import distance_to_curve
-from .training import fit
+from .training import DivergenceError, fit
 
 Tensor = torch.Tensor
 
-__all__ = ["CurlProbe", "train_and_track", "curl_table"]
+__all__ = ["CurlProbe", "collapse_reason", "train_and_track", "collapsed_runs", "ratio_final_initial",
+           "curl_rows", "plot_field_over_curl", "plot_curl_curves"]
+
+#: A model whose largest ‖∂r/∂x‖_F over the grid is below this has a constant reconstruction there.
+JACOBIAN_FLOOR = 1e-6
+
+
+def collapse_reason(model: torch.nn.Module, points: Tensor, losses: Sequence[float] = (),
+                    degenerate: str | None = None, jacobian_floor: float = JACOBIAN_FLOOR) -> str | None:
+    """Why a trained model cannot be scored for conservativeness, or ``None`` when it can.
+
+    A collapsed network has a conservative field for a trivial reason: if r is constant on the
+    grid, its curl J₁₀ − J₀₁ (Proposition 2) is zero everywhere and its field c − x is a
+    gradient. Such a run says nothing about whether training makes auto-encoders conservative,
+    so chapters 05 and 06 hand the ledger ``not_tested=<reason>`` instead of a number. In order:
+    ``degenerate`` (the trainer's own verdict, ``History.degenerate`` of
+    :func:`conservae_lib.training.fit`: diverged, or the loss never fell); a non-finite value in
+    ``losses``; non-finite weights; (auto-encoders) no hidden unit with h'(Wᵀx + b) > 0 at any of
+    ``points`` (a dead network); the largest ‖∂r/∂x‖_F over ``points`` below ``jacobian_floor``
+    (constant on the whole grid — unlike :func:`conservae_lib.training.collapse_reason`, which
+    looks at the median for MNIST, a 2-D field that is flat on part of the box is not collapsed).
+    """
+    if degenerate:
+        return str(degenerate)
+    if any(not math.isfinite(float(v)) for v in losses):
+        return "training diverged: the loss became non-finite."
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        return "the network's parameters are not finite (training diverged)."
+    p = next(model.parameters())
+    pts = torch.as_tensor(points).to(p.device, p.dtype)
+    with torch.no_grad():
+        if isinstance(model, AutoEncoder) and not bool((model.hidden_derivative(pts) > 0).any()):
+            return "the network is dead: no hidden unit is active anywhere on the grid, so r is constant."
+        largest = float(jacobian(model, pts).pow(2).sum(dim=(1, 2)).sqrt().max())
+    if not largest >= jacobian_floor:
+        return f"the reconstruction is constant on the grid (‖∂r/∂x‖ < {jacobian_floor:g} everywhere)."
+    return None
+
+
+def collapsed_runs(runs: dict[str, Sequence[dict[str, Any]]]) -> str | None:
+    """One sentence naming every collapsed run among ``runs`` (data set → list of runs), or ``None``."""
+    bad = [f"{name}, seed {run['seed']}: {run['collapsed']}" for name, rs in runs.items() for run in rs if run["collapsed"]]
+    return ("collapsed run(s) — " + "; ".join(bad)) if bad else None
 
 
 @dataclass
@@ -96,33 +138,70 @@ def train_and_track(
     device: str = "cpu",
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train a denoising auto-encoder on ``data`` (N × 2) and record its curl during training.
+    """Train an auto-encoder on ``data`` (N × 2) and record its curl during training.
 
     The model is :class:`~conservae_lib.models.AutoEncoder` (eq. 1) in float64 with
-    ``hidden`` units, seeded by ``seed`` (initialisation and the noise/batch stream). Returns a
-    dict with ``history`` (a list of per-record dicts: ``epoch``, ``loss``, and the keys of
-    :meth:`CurlProbe.measure`), ``initial`` (a copy of the untrained model) and ``model``.
-    ``epochs=0`` gives the untrained control.
+    ``hidden`` units, seeded by ``seed`` (initialisation and the noise/batch stream). ``noise=0``
+    is the plain auto-encoder the paper trains for Figure 3; ``noise > 0`` a denoising one
+    (Gaussian corruption of that standard deviation). Returns a dict with ``history`` (a list of
+    per-record dicts: ``epoch``, ``loss``, and the keys of :meth:`CurlProbe.measure`),
+    ``initial`` (a copy of the untrained model), ``model``, ``seed`` and ``collapsed``: ``None``,
+    or the reason (:func:`collapse_reason`) why the run must not be scored — a run whose loss
+    became non-finite ends there, with only its epoch-0 record. ``epochs=0`` gives the untrained
+    control.
     """
     data = torch.as_tensor(data, dtype=torch.float64)
     if data.ndim != 2 or data.shape[1] != 2:
         raise ValueError(f"data must be an N × 2 array of 2-D points; got shape {tuple(data.shape)}.")
     model = AutoEncoder(2, hidden, activation=activation, tied=tied, seed=seed, dtype=torch.float64)
     initial = copy.deepcopy(model)
-    hist = fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, noise=noise,
-               metrics=probe.measure, metrics_every=record_every, seed=seed, device=device,
-               progress=progress, desc=f"{'tied' if tied else 'untied'} AE, seed {seed}")
+    try:
+        hist = fit(model, data, epochs=epochs, batch_size=batch_size, lr=lr, noise=noise,
+                   metrics=probe.measure, metrics_every=record_every, seed=seed, device=device,
+                   progress=progress, desc=f"{'tied' if tied else 'untied'} AE, seed {seed}")
+        records = [{k: v for k, v in r.items() if k != "train_time_s"} for r in hist.records]
+        degenerate = getattr(hist, "degenerate", None)
+    except DivergenceError as err:
+        records = [dict(epoch=0, loss=float("nan"), **probe.measure(initial))]
+        degenerate = str(err)
     model.cpu()
-    records = [{k: v for k, v in r.items() if k != "train_time_s"} for r in hist.records]
-    return {"history": records, "initial": initial, "model": model}
+    return {"history": records, "initial": initial, "model": model, "seed": seed,
+            "collapsed": collapse_reason(model, probe.points, [r["loss"] for r in records], degenerate)}
 
 
-def curl_table(runs: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
-    """Mean and standard deviation over runs of ``key`` at the first and the last record."""
-    first = np.array([r["history"][0][key] for r in runs])
-    last = np.array([r["history"][-1][key] for r in runs])
-    return {"initial_mean": float(first.mean()), "initial_std": float(first.std()),
-            "final_mean": float(last.mean()), "final_std": float(last.std())}
+def ratio_final_initial(run: dict[str, Any], key: str) -> float:
+    """``key`` at the last record over ``key`` at the first (epoch 0) of one run: below 1 when it fell."""
+    first, last = run["history"][0][key], run["history"][-1][key]
+    return float(last / first) if first > 0 else float("nan")
+
+
+def curl_rows(runs: dict[str, dict[str, Sequence[dict[str, Any]]]]) -> list[dict[str, str]]:
+    """Chapter 05's table: per model and data set, the mean |curl| near the data and over the whole
+    box, initial → final and their ratio, side by side, and the final relative curls.
+
+    ``runs`` maps a model label to {data set: list of runs of :func:`train_and_track`}; means over
+    the runs (seeds), with the ratio averaged seed by seed. A model with a collapsed run is marked.
+    """
+    from .report import fmt
+
+    rows = []
+    for label, by_data in runs.items():
+        for name, group in by_data.items():
+            def mean(key: str, at: int) -> float:
+                return float(np.mean([r["history"][at][key] for r in group]))
+
+            def ratio(key: str) -> float:
+                return float(np.mean([ratio_final_initial(r, key) for r in group]))
+
+            rows.append({
+                "model": label + (" [collapsed]" if any(r["collapsed"] for r in group) else ""), "data set": name,
+                "|curl| near: initial → final": f"{fmt(mean('curl_abs_near', 0), 2)} → {fmt(mean('curl_abs_near', -1), 2)}",
+                "ratio near": fmt(ratio("curl_abs_near"), 2),
+                "|curl| box: initial → final": f"{fmt(mean('curl_abs_box', 0), 2)} → {fmt(mean('curl_abs_box', -1), 2)}",
+                "ratio box": fmt(ratio("curl_abs_box"), 2),
+                "rel. curl near / box, final": f"{fmt(mean('curl_rel_near', -1), 2)} / {fmt(mean('curl_rel_box', -1), 2)}",
+            })
+    return rows
 
 
 # ----------------------------------------------------------------------------- figures

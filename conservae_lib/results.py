@@ -4,6 +4,11 @@ Every chapter saves a small ``summary.json`` (the numbers the book's scorecard r
 ``<results root>/<profile>/<chapter>/``. The root is ``$CONSERVAE_RESULTS`` when set, else
 ``results/`` in the working directory. Files are written atomically (temporary file in the same
 folder, ``fsync``, then ``os.replace``), and :func:`load_json` reports a corrupt file by name.
+
+A summary records what produced it (``provenance``: chapter, profile, parameters, data, the
+pipeline's inputs digest, the git commit). A run whose parameters are not the profile's table
+never writes into the published ``<root>/<profile>/``: it goes to
+``<root>/custom/<profile>-<digest of the parameters>/<chapter>/`` (:func:`summary_dir`).
 """
 from __future__ import annotations
 
@@ -15,13 +20,16 @@ import os
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 __all__ = ["results_root", "results_dir", "atomic_write_bytes", "save_json", "load_json",
            "save_summary", "load_summary", "claim", "VERDICTS", "CorruptResultError",
-           "remove_stale_temporaries"]
+           "remove_stale_temporaries", "summary_dir", "overrides", "parameters_digest", "provenance"]
 
-VERDICTS = ("reproduced", "partly", "not reproduced")
+try:  # the verdict vocabulary lives in the ledger
+    from .ledger import VERDICTS
+except ImportError:  # this file loaded by path, outside the package (the tests' child processes)
+    VERDICTS = ("reproduced", "partly", "not reproduced", "uninformative", "not tested")
 
 
 class CorruptResultError(RuntimeError):
@@ -156,9 +164,139 @@ def load_json(path: str | os.PathLike) -> Any:
         raise CorruptResultError(f"results file {path} is corrupt ({err}); delete it and re-run the chapter.") from None
 
 
-def save_summary(chapter: str, profile: str, summary: dict[str, Any]) -> Path:
-    """Save the numbers a chapter reports (read by the scorecard) as ``summary.json``."""
-    return save_json(results_dir(chapter, profile) / "summary.json", summary)
+def _git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the code's checkout, or None (no git, not a checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def parameters_digest(parameters: Mapping[str, Any]) -> str:
+    """Eight hex digits naming a set of parameters (sorted JSON, SHA-256)."""
+    text = json.dumps(_clean(dict(parameters)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _chapter_parameters(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cfg.items() if k not in ("profile", "chapter")}
+
+
+def _parameters_from_injection(chapter: str, profile: str) -> dict[str, Any] | None:
+    """The parameters of a chapter called with the old form of :func:`save_summary`: the
+    profile's table with the values papermill injected (``-p NAME VALUE``) on top; None for a
+    chapter that :mod:`conservae_lib.profiles` does not know."""
+    from . import profiles
+
+    try:
+        table = profiles.profile_table(chapter, profile)
+    except ValueError:
+        return None
+    for name, value in profiles.injected_parameter_names().items():
+        if name in table and value is not None:
+            table[name] = value
+    return table
+
+
+def overrides(chapter: str, profile: str, parameters: Mapping[str, Any] | None) -> list[str]:
+    """The names of the parameters that differ from ``profiles.profile_table(chapter, profile)``
+    (empty for a run with the published profile's parameters, or when either is unknown)."""
+    from . import profiles
+
+    if parameters is None:
+        return []
+    try:
+        table = profiles.profile_table(chapter, profile)
+    except ValueError:
+        return []
+    clean = _clean(dict(parameters))
+    names = sorted(set(table) | set(clean))
+    return [n for n in names if _clean(table.get(n)) != clean.get(n)]
+
+
+def summary_dir(chapter: str, profile: str, parameters: Mapping[str, Any] | None = None) -> Path:
+    """Where a chapter's summary goes: ``<root>/<profile>/<chapter>/`` for the profile's own
+    parameters (the published results), else ``<root>/custom/<profile>-<digest>/<chapter>/``, so that
+    a run with overrides never replaces the published numbers (``<root>`` is :func:`results_root`)."""
+    if overrides(chapter, profile, parameters):
+        return results_root() / "custom" / f"{profile}-{parameters_digest(parameters or {})}" / chapter
+    return results_root() / profile / chapter
+
+
+def provenance(chapter: str, profile: str, parameters: Mapping[str, Any] | None,
+               data: str | None = None) -> dict[str, Any]:
+    """What produced a summary: chapter, profile, parameters, data, the pipeline's inputs digest
+    (``$CONSERVAE_INPUTS_DIGEST``, None when absent), the git commit (None when unavailable) and
+    the names of the parameters that differ from the profile's (empty for a published run)."""
+    return {
+        "chapter": chapter, "profile": profile,
+        "parameters": None if parameters is None else _clean(dict(parameters)),
+        "overrides": overrides(chapter, profile, parameters),
+        "data": data,
+        "inputs_digest": os.environ.get("CONSERVAE_INPUTS_DIGEST") or None,
+        "commit": _git_commit(),
+    }
+
+
+def _data_of(summary: Mapping[str, Any]) -> str | None:
+    """A data description found in a summary: its ``data`` entry or its claims' ``data``."""
+    data = summary.get("data")
+    if isinstance(data, str):
+        return data
+    if isinstance(data, Mapping) and data:
+        return "; ".join(str(v) for v in data.values())
+    found = []
+    for c in summary.get("claims", []) or []:
+        if isinstance(c, Mapping) and c.get("data") and c["data"] not in found:
+            found.append(str(c["data"]))
+    return "; ".join(found) or None
+
+
+def save_summary(cfg: Mapping[str, Any] | str, *args: Any, data: str | None = None) -> Path:
+    """Save the numbers a chapter reports (read by the scorecard) as ``summary.json``.
+
+    ``save_summary(cfg, summary)``: ``cfg`` is the chapter's :class:`conservae_lib.profiles.Config`
+    (it carries ``chapter`` and ``profile``); the summary gets a ``provenance`` entry (see
+    :func:`provenance`; ``data`` describes the data set, by default taken from the summary or its
+    claims). A run whose parameters differ from the profile's table is written under
+    ``<root>/custom/<profile>-<digest>/<chapter>/`` instead of the published
+    ``<root>/<profile>/<chapter>/``, and one printed line says where it went.
+
+    The old form ``save_summary(chapter, profile, summary)`` still works: the parameters are then
+    the profile's table with what papermill injected (``-p``) on top, with the same protection.
+    """
+    if isinstance(cfg, str):
+        if len(args) != 2:
+            raise TypeError("save_summary takes (cfg, summary) or (chapter, profile, summary).")
+        chapter, (profile, summary) = cfg, args
+        parameters = _parameters_from_injection(chapter, profile)
+    else:
+        if len(args) != 1:
+            raise TypeError("save_summary takes (cfg, summary) or (chapter, profile, summary).")
+        (summary,) = args
+        if "chapter" not in cfg or "profile" not in cfg:
+            raise ValueError("save_summary needs the chapter's cfg from profiles.configure (it names the chapter "
+                             "and the profile).")
+        chapter, profile, parameters = cfg["chapter"], cfg["profile"], _chapter_parameters(cfg)
+    if not isinstance(summary, Mapping):
+        raise TypeError(f"a chapter summary must be a dict; got {type(summary).__name__}.")
+    out = dict(summary)
+    out["provenance"] = provenance(chapter, profile, parameters, data if data is not None else _data_of(summary))
+    folder = summary_dir(chapter, profile, parameters)
+    path = save_json(folder / "summary.json", out)
+    if out["provenance"]["overrides"]:
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:
+            shown = str(path)
+        print(f"parameters differ from profile '{profile}' ({', '.join(out['provenance']['overrides'])}): "
+              f"summary written to {shown}, not to the published results/{profile}/.")
+    return path
 
 
 def load_summary(chapter: str, profile: str) -> dict[str, Any] | None:
@@ -185,7 +323,9 @@ def claim(
     spread: float | None = None,
     n_seeds: int | None = None,
 ) -> dict[str, Any]:
-    """One row of the reproduction scorecard, as a chapter records it in its summary.
+    """One row of the reproduction scorecard in the old, hand-made form (kept so that chapters not
+    yet converted keep running); chapters record claims with :func:`conservae_lib.ledger.judge`,
+    which decides the verdict from the numbers.
 
     ``id`` is the paper item's stable identifier (e.g. ``table1.AE.relu``), ``paper`` the
     paper's value (number or short text), ``ours`` our value (mean over seeds when

@@ -10,8 +10,15 @@ spent training (metrics excluded) and whatever ``metrics(model)`` returns.
 
 With ``checkpoint=path`` the model, optimiser, random state and history are saved atomically
 after each epoch; calling :func:`fit` again with the same arguments resumes from the last
-complete epoch and ends with the same numbers as an uninterrupted run. A loss that becomes NaN
-or infinite stops training with :class:`DivergenceError`, naming the epoch.
+complete epoch and ends with the same numbers as an uninterrupted run.
+
+Runs that cannot be scored are caught, never passed on as results. A loss or a parameter that
+becomes NaN or infinite stops training at once; :attr:`History.degenerate` then holds a one-line
+reason naming the epoch (``on_divergence="raise"`` raises :class:`DivergenceError` instead), and
+one line is printed. A run whose loss never fell below its value before training is marked the
+same way (it trained nothing). Dead or saturated networks — no hidden unit active, a Jacobian
+norm ‖∂r/∂x‖_F of about zero, where the symmetricity of eq. (5) is undefined — are found by
+:func:`collapse_reason`, which the chapters call on held-out points before scoring a claim.
 Chapters: the MNIST chapters, the 2-D chapters and Proposition 3.
 """
 from __future__ import annotations
@@ -20,6 +27,7 @@ import hashlib
 import io
 import math
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,9 +44,11 @@ from .runtime import select_device
 
 Tensor = torch.Tensor
 
-__all__ = ["History", "DivergenceError", "fit", "reconstruction_loss", "renormalize_columns"]
+__all__ = ["History", "DivergenceError", "fit", "reconstruction_loss", "renormalize_columns", "collapse_reason"]
 
-OPTIMIZERS = ("adam", "sgd", "lbfgs")
+#: ``sgd`` is SGD with momentum 0.9, ``sgd_plain`` plain SGD (no momentum): the two optimisers of
+#: 2015-era auto-encoder code, beside Adam (chapter 04 compares them, since the paper names none).
+OPTIMIZERS = ("adam", "sgd", "lbfgs", "sgd_plain")
 
 
 class DivergenceError(RuntimeError):
@@ -52,6 +62,10 @@ class History:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int = 0  # epochs found in a checkpoint; 0 for a fresh run
+    #: One-line reason why this run cannot be scored (diverged, loss never fell), else None.
+    degenerate: str | None = None
+    #: The epoch at which a diverging run was stopped (None when it ran to the end).
+    stopped_at: int | None = None
 
     def column(self, key: str) -> list[Any]:
         return [r.get(key) for r in self.records]
@@ -115,6 +129,8 @@ def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
             return torch.optim.Adam(params, lr=lr, foreach=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "sgd_plain":
+        return torch.optim.SGD(params, lr=lr)
     return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
 
 
@@ -211,6 +227,7 @@ def fit(
     desc: str = "training",
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 1,
+    on_divergence: str = "stop",
 ) -> History:
     """Train ``model`` in place (moved to ``device``) and return its :class:`History`.
 
@@ -235,7 +252,14 @@ def fit(
         Path of a checkpoint file to resume from, saved after every ``checkpoint_every`` epochs
         (default: each epoch) and after the last one. Resuming is exact: the same final numbers
         as an uninterrupted run.
+    on_divergence:
+        ``"stop"`` (default): a non-finite loss or parameter ends training at that epoch, sets
+        :attr:`History.degenerate` and :attr:`History.stopped_at`, prints one line and saves no
+        checkpoint; the model keeps its non-finite parameters, so nothing downstream can look
+        valid. ``"raise"``: raise :class:`DivergenceError` with the same sentence.
     """
+    if on_divergence not in ("stop", "raise"):
+        raise ValueError(f"on_divergence must be 'stop' or 'raise'; got {on_divergence!r}.")
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
         raise ValueError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}.")
     n = len(inputs)
@@ -306,6 +330,8 @@ def fit(
     else:
         start_epoch, train_time = history.resumed_from, float(state["train_time_s"])
     bs = n if (batch_size is None or optimizer == "lbfgs") else min(batch_size, n)
+    initial_loss = float(history.records[0]["loss"])
+    lowest = min([math.inf] + [float(r["loss"]) for r in history.records[1:]])
     bar = _progress(range(start_epoch + 1, epochs + 1), desc, progress, total=epochs, initial=start_epoch)
     model.train()
     for epoch in bar:
@@ -335,11 +361,16 @@ def fit(
                 renormalize_columns(model, weight_length)
             total += loss.detach() * len(idx)
         mean_loss = float(total) / n
-        if not math.isfinite(mean_loss):
-            raise DivergenceError(
-                f"training diverged at epoch {epoch}: the loss became {mean_loss}. The learning rate "
-                f"({lr}) is probably too large for this model and data; try a smaller one."
-            )
+        if not math.isfinite(mean_loss) or not _all_finite(params):
+            what = f"the loss became {mean_loss}" if not math.isfinite(mean_loss) else "the parameters became non-finite"
+            reason = (f"training diverged at epoch {epoch}: {what}. The learning rate ({lr}) is probably too "
+                      "large for this model and data; try a smaller one.")
+            if on_divergence == "raise":
+                raise DivergenceError(reason)
+            history.degenerate, history.stopped_at = reason, epoch
+            print(f"warning: {reason}", file=sys.stderr, flush=True)
+            return history
+        lowest = min(lowest, mean_loss)
         train_time += time.perf_counter() - t0
         if epoch % metrics_every == 0 or epoch == epochs:
             evaluate(epoch, mean_loss, train_time)
@@ -347,7 +378,63 @@ def fit(
             _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time, fingerprint)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{mean_loss:.4g}")
+    if epochs > 0 and initial_loss > 0 and not lowest < initial_loss * (1 - _FELL):
+        history.degenerate = (f"the training loss never fell below its value before training "
+                              f"({initial_loss:.4g}, by more than {_FELL:.0e} of it) in {epochs} epochs, "
+                              "so the run learnt nothing.")
+        print(f"warning: {history.degenerate}", file=sys.stderr, flush=True)
     return history
+
+
+#: A run "fell" when its lowest epoch loss is below the loss before training by more than this
+#: fraction of it (float rounding moves an untrained loss by ~1e-7 of itself).
+_FELL = 1e-4
+
+
+def _all_finite(params: list[Tensor]) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in params)
+
+
+@torch.no_grad()
+def collapse_reason(model: nn.Module, x: Tensor, *, max_points: int = 256, jacobian_tol: float = 1e-6,
+                    active_tol: float = 1e-4) -> str | None:
+    """Why ``model`` is a collapsed network on the points ``x`` (N × D), or None if it is not.
+
+    A trained network cannot be scored when (in this order)
+
+    1. a parameter is NaN or infinite (training diverged);
+    2. (one-layer :class:`~conservae_lib.models.AutoEncoder`) no hidden unit is active at any
+       point: h′(Wᵀx + b) ≤ ``active_tol`` everywhere — dead ReLUs or saturated sigmoids;
+    3. the Jacobian ∂r/∂x is about zero: the median over the points of ‖∂r/∂x‖²_F / D is below
+       ``jacobian_tol`` (the identity map has 1). Its symmetricity (eq. 5) is then 0/0, and a
+       field that is zero everywhere has zero curl whatever the paper's claim — so the chapters
+       hand the ledger ``not_tested=<this reason>`` instead of a number.
+
+    At most ``max_points`` points are used (the first ones). Chapters 04, 05 and 07 call this on
+    held-out points before scoring a claim.
+    """
+    params = [p for p in model.parameters()]
+    if not _all_finite(params):
+        return "the network's parameters are not finite (training diverged)."
+    x = x[:max_points].to(params[0].device if params else x.device)
+    n = len(x)
+    if n == 0:
+        raise ValueError("collapse_reason needs at least one point; got an empty batch.")
+    if isinstance(model, AutoEncoder):
+        active = model.hidden_derivative(x.to(model.W.dtype)) > active_tol
+        if not bool(active.any()):
+            return (f"no hidden unit is active on {n} points (h′ ≤ {active_tol:g} everywhere): "
+                    "the network is dead or saturated.")
+    from .fields import jacobian_norm2  # fields imports models only; kept local to stay light
+
+    norm2 = jacobian_norm2(model, x)
+    D = x.shape[1]
+    if not bool(torch.isfinite(norm2).all()):
+        return f"the Jacobian ∂r/∂x is not finite on {n} points."
+    if float(norm2.median()) / D < jacobian_tol:
+        return (f"the Jacobian ∂r/∂x is about zero on {n} points (median ‖∂r/∂x‖²_F / D = "
+                f"{float(norm2.median()) / D:.2g}): its symmetricity is undefined.")
+    return None
 
 
 def _progress(it, desc: str, enabled: bool, total: int, initial: int):

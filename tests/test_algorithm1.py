@@ -136,15 +136,6 @@ def test_tied_learner_fits_a_conservative_field():
     assert a1.relative_field_error(learned, target, x_eval) < 0.05
 
 
-def test_linear_part_variation_is_the_variation_of_a_linear_model():
-    model = AutoEncoder(5, 4, "linear", tied=False, seed=3, dtype=torch.float64)
-    x = a1.sample_uniform_points(40000, 5, 0).double()
-    with torch.no_grad():
-        r = model(x)
-        total = float(((r - r.mean(0)) ** 2).sum(1).mean())
-    assert a1.linear_part_variation(model) == pytest.approx(total, rel=0.03)
-
-
 def test_relative_field_error_is_one_for_the_best_constant():
     _, rand = _pair()
     x = torch.rand(400, 12, dtype=torch.float64)
@@ -168,29 +159,92 @@ def test_subsample_is_seeded_without_replacement():
     assert len(a1.subsample(x, 500, 3)) == 50
 
 
-# ----------------------------------------------------------------------------- verdicts
-def test_table2_verdict_uses_tolerances_widened_by_spread():
-    assert a1.table2_verdict(0.52, 0.0, 0.5036) == "reproduced"
-    assert a1.table2_verdict(0.62, 0.0, 0.5036) == "partly"
-    assert a1.table2_verdict(1.0, 0.0, 0.5036) == "not reproduced"
-    assert a1.table2_verdict(0.62, 0.04, 0.5036) == "reproduced"
+# ----------------------------------------------------------------------------- the binomial reading of x̃
+def test_binomial_images_are_independent_bernoulli_pixels_at_the_data_ink():
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(400, 784, dtype=torch.float64)
+    x[:, 300:420] = torch.rand(400, 120, generator=g, dtype=torch.float64)
+    xb = a1.corrupt(x, "binomial", 0.1, 7)
+    assert set(xb.unique().tolist()) == {0.0, 1.0}
+    assert float(xb.mean()) == pytest.approx(a1.ink(x), abs=0.005)
+    # independent of the clean image: the background (always 0 in x) is as often 1 as the digit's pixels
+    assert float(xb[:, :300].mean()) == pytest.approx(float(xb[:, 300:420].mean()), abs=0.01)
+    assert torch.equal(xb, a1.corrupt(x, "binomial", 0.1, 7))
+    with pytest.raises(ValueError, match="probability"):
+        a1.binomial_images((2, 3), 1.5, 0)
 
 
-def test_fig5_verdict_requires_loss_decreasing_in_beta():
-    dec = {0.0: (3.0, 0), 0.5: (2.0, 0), 1.0: (1.0, 0)}
-    inc = {0.0: (1.0, 0), 0.5: (2.0, 0), 1.0: (3.0, 0)}
-    assert a1.fig5_verdict({"tied": dec, "untied": dec})[0] == "reproduced"
-    assert a1.fig5_verdict({"tied": dec, "untied": inc})[0] == "partly"
-    assert a1.fig5_verdict({"tied": inc, "untied": inc})[0] == "not reproduced"
-    # the raw loss rises, but relative to the target's variation the error falls: partly
-    assert a1.fig5_verdict({"tied": inc, "untied": inc}, {"tied": dec, "untied": inc})[0] == "partly"
-    assert a1.fig5_verdict({"tied": inc, "untied": inc}, {"tied": inc, "untied": inc})[0] == "not reproduced"
+# ----------------------------------------------------------------------------- what a conservative field can do
+def test_conservative_references_of_a_linear_field_are_its_symmetric_part():
+    # r(x) = R(Wᵀx + b) + c is linear, J = R Wᵀ. Over the cube (covariance I/12) the symmetric part
+    # leaves exactly the antisymmetric part's share ‖A‖²/‖J‖² of the variation.
+    model = AutoEncoder(6, 6, "linear", tied=False, seed=3, dtype=torch.float64)
+    x_fit, x_eval = a1.sample_uniform_points(20000, 6, 0), a1.sample_uniform_points(20000, 6, 1)
+    refs = a1.conservative_references(model, x_fit, x_eval, H=6)
+    J = (model.R @ model.W.T).detach()
+    A = 0.5 * (J - J.T)
+    assert refs["linear"] < 1e-12
+    assert refs["symmetric"] == pytest.approx(float((A ** 2).sum() / (J ** 2).sum()), rel=0.05)
+    assert refs["tied_floor"] >= refs["symmetric"] - 1e-12
+
+
+def test_tied_floor_is_zero_for_a_tied_linear_field_and_not_for_a_negative_one():
+    tied = AutoEncoder(6, 4, "linear", tied=True, seed=3, dtype=torch.float64)   # J = W Wᵀ, PSD
+    x_fit, x_eval = a1.sample_uniform_points(5000, 6, 0), a1.sample_uniform_points(5000, 6, 1)
+    refs = a1.conservative_references(tied, x_fit, x_eval, H=4)
+    assert refs["tied_floor"] < 1e-12 and refs["negative_share"] < 1e-12
+    neg = AutoEncoder.from_weights(tied.W.detach(), -tied.W.detach(), activation="linear")  # J = −W Wᵀ
+    refs = a1.conservative_references(neg, x_fit, x_eval, H=4)
+    assert refs["symmetric"] < 1e-12              # conservative ...
+    assert refs["tied_floor"] == pytest.approx(1.0, abs=1e-3)  # ... but out of a tied sigmoid AE's reach
+
+
+def test_learner_fits_rule_passes_and_fails():
+    assert a1.learner_fits(0.30, 0.25)
+    assert not a1.learner_fits(0.40, 0.25)
+    assert not a1.learner_fits(float("nan"), 0.25)
+
+
+def test_plateau_detection_passes_and_fails():
+    assert a1.plateaued([1.0, 0.5, 0.3, 0.3, 0.3, 0.299])
+    assert not a1.plateaued([1.0, 0.8, 0.6, 0.4, 0.2, 0.1])
+
+
+# ----------------------------------------------------------------------------- numbers handed to the ledger
+def _fake_runs(fits: bool):
+    def entry(beta, frac):
+        learner = {"rel_error_uniform": 0.2 if fits else 0.9, "floor": 0.15, "fits": fits, "final_loss": 1.0 - beta,
+                   "symmetric_part_distance": 0.05, "fraction": {"salt_and_pepper": frac, "binomial": frac},
+                   "quadratic_term": {"salt_and_pepper": 1.0, "binomial": 0.5}}
+        return {"beta": beta, "learners": {"tied": learner}}
+    return [{"seed": s, "cvf": {row: {"rows": [entry(b, 0.5 + 0.4 * b) for b in (0.0, 0.4, 1.0)]} for row in a1.CVF_ROWS}}
+            for s in (0, 1)]
+
+
+def test_table2_cell_withholds_cells_of_learners_that_did_not_fit():
+    cell = a1.table2_cell(_fake_runs(fits=True), "tied", 0.4)
+    assert cell == {"values": [0.66, 0.66], "control": [1.0, 1.0], "not_tested": None}
+    cell = a1.table2_cell(_fake_runs(fits=False), "untied", 0.4, "binomial")
+    assert cell["not_tested"].startswith("the learner did not fit") and "0.900" in cell["not_tested"]
+    assert cell["control"] == [0.5, 0.5]
+    with pytest.raises(ValueError, match="β"):
+        a1.table2_cell(_fake_runs(fits=True), "tied", 0.6)
+
+
+def test_trend_and_below_one_and_fig5_values_follow_beta():
+    runs = _fake_runs(fits=True)
+    t = a1.trend_values(runs)
+    assert t["axis"] == [0.0, 0.4, 1.0] and t["values"][0] == pytest.approx([0.5, 0.66, 0.9])
+    assert a1.below_one_values(runs)["values"] == [True] * 4
+    assert a1.fig5_values(runs)["values"][1] == pytest.approx([1.0, 0.6, 0.0])
+    assert a1.alg1_values(runs)["values"] == pytest.approx([0.05, 0.05])
 
 
 # ----------------------------------------------------------------------------- end to end
 def _tiny_cfg(**kw):
     cfg = profiles.configure("mnist_conservative_part", "smoke", seeds=[0, 1], n_train=60, n_test=30, H=6,
-                             mnist_epochs=1, field_epochs=2, n_field_points=40, n_eval_points=20, device="cpu")
+                             mnist_epochs=1, field_epochs=2, n_field_points=40, n_eval_points=20, device="cpu",
+                             workers=1)
     cfg.update(kw)
     return cfg
 
@@ -203,33 +257,55 @@ def _tiny_data():
 
 
 def test_experiment_resumes_from_checkpoints_with_identical_numbers(tmp_path):
-    cfg = _tiny_cfg()
+    cfg = _tiny_cfg(seeds=[0], betas=[0.0, 1.0])
     xtr, xte = _tiny_data()
     run_dir = a1.run_directory(cfg, tmp_path)
     first = a1.run_experiment(cfg, xtr, xte, run_dir, progress=False)
-    assert len(list(run_dir.glob("seed0/*.pt"))) == 1 + 2 * len(cfg["betas"])
+    # two MNIST models, a tied learner per row and β, an untied learner per β on the tied row
+    assert len(list(run_dir.glob("seed0/*.pt"))) == 2 + 3 * len(cfg["betas"])
     again = a1.run_experiment(cfg, xtr, xte, run_dir, progress=False)
     assert again == first
-    fresh = a1.run_experiment(cfg, xtr, xte, None, progress=False)
-    assert fresh == first
-    # other parameters never read these checkpoints
-    assert a1.run_directory(_tiny_cfg(field_epochs=3), tmp_path) != run_dir
+    # other parameters never read these checkpoints; threads and workers do not change the folder
+    assert a1.run_directory(_tiny_cfg(seeds=[0], betas=[0.0, 1.0], field_epochs=3), tmp_path) != run_dir
+    assert a1.run_directory(dict(cfg, workers=2, cpu_threads=1, seeds=[0, 1]), tmp_path) == run_dir
 
 
-def test_summary_and_claims_cover_every_table2_cell_and_fig5():
+def test_both_rows_use_tied_learners_with_closed_form_energy_and_both_readings():
     cfg = _tiny_cfg()
     xtr, xte = _tiny_data()
     runs = a1.run_experiment(cfg, xtr, xte, None, progress=False)
-    for row in runs[0]["rows"]:
-        assert row["tied"]["quadrature_error"] < 1e-8  # closed form and line integral agree
-        assert row["tied"]["closed_form_energy"] and not row["untied"]["closed_form_energy"]
-        assert set(row["tied"]["quadratic_term"]) == set(a1.CORRUPTIONS)
+    for row in a1.CVF_ROWS:
+        for entry in runs[0]["cvf"][row]["rows"]:
+            tied = entry["learners"]["tied"]
+            assert tied["closed_form_energy"] and tied["quadrature_error"] < 1e-8
+            assert set(tied["fraction"]) == set(a1.CORRUPTIONS) >= set(a1.READINGS)
+            assert set(entry["references"]) == {"linear", "symmetric", "tied_floor", "negative_share"}
+    assert set(runs[0]["cvf"]["tied"]["rows"][0]["learners"]) == {"tied", "untied"}
+    assert not runs[0]["cvf"]["tied"]["rows"][0]["learners"]["untied"]["closed_form_energy"]
+    # the tied row's target at β = 1 is the tied MNIST model (conservative); the untied row's is not tied
+    assert runs[0]["cvf"]["tied"]["rows"][-1]["target_symmetricity"] == pytest.approx(1.0, abs=1e-9)
     s = a1.summarize(runs)
-    ids = {c["id"] for c in a1.claims(s, "tiny", "sec-a", "sec-b")}
-    for kind in ("tied", "untied"):
-        for b in ("0.0", "0.2", "0.4", "0.6", "0.8", "1.0"):
-            assert f"table2.{kind}.b{b}" in ids
-    assert {"fig5", "table2.control.trivial", "table2.control.random.b0.0"} <= ids
-    assert list(a1.table2(s).columns) == [f"β = {b:.1f}" for b in cfg["betas"]]
+    t2 = a1.table2(s)
+    assert list(t2.columns) == [f"β = {b:.1f}" for b in cfg["betas"]]
+    assert len(t2) == 2 * (2 + len(a1.READINGS))
+    assert len(a1.fit_table(s)) == 2 * len(cfg["betas"])
     fig = a1.plot_learning_curves(runs)
     assert len(fig.axes) == 2
+
+
+def test_claim_inputs_cover_every_registered_claim_of_the_chapter_and_the_ledger_accepts_them():
+    from conservae_lib import ledger
+
+    runs = _fake_runs(fits=True)
+    for r in runs:  # a full β axis
+        for row in a1.CVF_ROWS:
+            rows = r["cvf"][row]["rows"]
+            r["cvf"][row]["rows"] = [dict(copy.deepcopy(rows[0]), beta=b) for b in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    inputs = a1.claim_inputs(runs)
+    assert {c["id"] for c in inputs} == set(ledger.ids_of_chapter("mnist_conservative_part"))
+    assert {c["reading"] for c in inputs if c["id"].startswith("table2.")} == {None, "binomial"}
+    records = [ledger.judge(**c, data="fake") for c in inputs]
+    assert all(r["verdict"] in ledger.VERDICTS for r in records)
+    # the control (the learned energy's quadratic term scores 1.0 under salt and pepper) decides
+    top = next(r for r in records if r["id"] == "table2.tied.b1.0" and r["reading"] is None)
+    assert top["control"] == 1.0

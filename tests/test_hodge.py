@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib import fields, hodge
+from conservae_lib import AutoEncoder, fields, hodge
 
 
 def _grid(n=60):
@@ -143,3 +143,55 @@ def test_error_row_against_a_given_field_reports_its_size_not_fs_decomposition()
     assert plain["err_stated"] == 0 and "size_vs_given" not in plain
     row = hodge.format_error_row("m", plain)
     assert row["method"] == "m" and row["vs stated conservative part"] == "0"
+
+
+def test_chunked_loss_and_gradient_equal_the_full_batch_ones():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 12)
+    X = torch.as_tensor(g["points"])
+    T = X + torch.as_tensor(g["vectors"])
+    model = AutoEncoder(2, 20, "relu", seed=3, dtype=torch.float64)
+    full = ((model(X) - T) ** 2).sum(dim=1).mean()
+    full.backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    chunked = hodge._chunked_loss_and_grad(model, X, T, chunk_size=7)
+    assert float(chunked) == pytest.approx(float(full.detach()), rel=1e-12)
+    for p, g_full in zip(model.parameters(), grads):
+        assert torch.allclose(p.grad, g_full, rtol=1e-10, atol=1e-14)
+
+
+def test_lbfgs_fit_stays_within_its_iteration_budget_and_is_deterministic():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 10)
+    a = hodge.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=20, iterations=30, block=10, seed=1)
+    b = hodge.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=20, iterations=30, block=10, seed=1)
+    assert a.iterations[0] == 0 and 0 < a.n_iterations <= 30
+    assert a.losses == b.losses and a.final_loss < a.losses[0]
+    assert a.evaluations >= a.n_iterations
+
+
+def test_lbfgs_fit_of_an_untied_model_learns_the_whole_field_not_its_conservative_part():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 12)
+    run = hodge.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=60, iterations=200, seed=0)
+    field = hodge.model_on_grid(run.model, g)
+    assert hodge.relative_error(field, g["F"]) < 0.05
+    assert hodge.relative_error(field, g["Fc"]) > 0.5
+
+
+def test_a_silent_network_matches_the_stated_part_but_is_marked_collapsed():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 10)
+    best = hodge.helmholtz_hodge(*g["F"], g["x"], g["y"])[:2]
+    silent = AutoEncoder.from_weights(torch.zeros(2, 8, dtype=torch.float64), torch.zeros(2, 8, dtype=torch.float64),
+                                      activation="relu")
+    row = hodge.score_model(silent, g, best)
+    assert row["err_stated"] < 1e-12  # r = 0 gives exactly (−x, −y) ...
+    assert row["collapsed"]           # ... and must not be scored
+    live = hodge.fit_field_lbfgs(g["points"], g["vectors"], tied=True, hidden=20, iterations=20, seed=0)
+    assert hodge.score_extraction(live, g, best)["iterations"] == live.n_iterations
+
+
+def test_lbfgs_fit_refuses_bad_input():
+    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 5)
+    with pytest.raises(ValueError, match="iterations"):
+        hodge.fit_field_lbfgs(g["points"], g["vectors"], iterations=0)
+    with pytest.raises(ValueError, match="N × 2"):
+        hodge.fit_field_lbfgs(g["points"][:, :1], g["vectors"])

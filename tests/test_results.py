@@ -208,5 +208,75 @@ def test_a_truncated_summary_is_reported_and_a_missing_one_is_none(tmp_path: Pat
 
 
 def test_claim_rejects_a_verdict_outside_the_list() -> None:
-    with pytest.raises(ValueError, match="verdict must be one of reproduced, partly, not reproduced; got 'maybe'"):
+    with pytest.raises(ValueError, match="verdict must be one of reproduced, partly, not reproduced, uninformative, "
+                                         "not tested; got 'maybe'"):
         results.claim("prop1", "s", paper=1, ours=1, verdict="maybe", reason="r", section="sec", data="d")
+
+
+# ----------------------------------------------------------------------------- published results kept apart
+def _tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_readme_override_seed_3_leaves_the_published_smoke_results_byte_identical(tmp_path, monkeypatch, capsys):
+    from conservae_lib import profiles
+
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    chapter = "conservative_autoencoders"
+    published = results.save_summary(profiles.configure(chapter, "smoke"), {"claims": [], "value": 0})
+    assert published == tmp_path / "smoke" / chapter / "summary.json"
+    assert capsys.readouterr().out == ""  # a published run prints nothing
+    before = _tree_bytes(tmp_path / "smoke")
+    # the README's example: -p seed 3
+    custom = results.save_summary(profiles.configure(chapter, "smoke", seed=3), {"claims": [], "value": 3})
+    assert _tree_bytes(tmp_path / "smoke") == before
+    assert custom.parent.parent.parent == tmp_path / "custom"
+    assert custom.parent.parent.name.startswith("smoke-") and len(custom.parent.parent.name) == len("smoke-") + 8
+    assert custom.parent.name == chapter
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "seed" in out and "custom" in out
+    prov = results.load_json(custom)["provenance"]
+    assert prov["overrides"] == ["seed"] and prov["parameters"]["seed"] == 3 and prov["profile"] == "smoke"
+    # the same overrides land in the same folder, different ones elsewhere
+    again = results.save_summary(profiles.configure(chapter, "smoke", seed=3), {"claims": []})
+    other = results.save_summary(profiles.configure(chapter, "smoke", seed=4), {"claims": []})
+    assert again == custom and other != custom
+    assert _tree_bytes(tmp_path / "smoke") == before
+
+
+def test_old_three_argument_form_keeps_the_override_protection(tmp_path, monkeypatch):
+    from conservae_lib import profiles
+
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    path = results.save_summary("conservative_autoencoders", "smoke", {"claims": []})
+    assert path == tmp_path / "smoke" / "conservative_autoencoders" / "summary.json"
+    before = path.read_bytes()
+    monkeypatch.setattr(profiles, "injected_parameter_names", lambda: {"profile": "smoke", "seed": 3, "H": None})
+    custom = results.save_summary("conservative_autoencoders", "smoke", {"claims": []})
+    assert "custom" in custom.parts and path.read_bytes() == before
+
+
+def test_summary_records_parameters_profile_data_digest_and_commit(tmp_path, monkeypatch):
+    from conservae_lib import profiles
+
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    monkeypatch.delenv("CONSERVAE_INPUTS_DIGEST", raising=False)
+    cfg = profiles.configure("conservative_autoencoders", "smoke")
+    prov = results.load_json(results.save_summary(cfg, {"claims": [{"id": "prop1", "data": "synthetic"}]}))["provenance"]
+    assert prov["profile"] == "smoke" and prov["chapter"] == "conservative_autoencoders"
+    assert prov["parameters"] == {k: v for k, v in cfg.items() if k not in ("profile", "chapter")}
+    assert prov["data"] == "synthetic" and prov["inputs_digest"] is None and prov["overrides"] == []
+    assert prov["commit"] is None or len(prov["commit"]) == 40
+    monkeypatch.setenv("CONSERVAE_INPUTS_DIGEST", "abc123")
+    prov = results.load_json(results.save_summary(cfg, {"claims": []}, data="MNIST"))["provenance"]
+    assert prov["inputs_digest"] == "abc123" and prov["data"] == "MNIST"
+
+
+def test_save_summary_refuses_a_cfg_without_chapter_and_a_non_dict_summary(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    with pytest.raises(ValueError, match="profiles.configure"):
+        results.save_summary({"seed": 0}, {"claims": []})
+    from conservae_lib import profiles
+
+    with pytest.raises(TypeError, match="must be a dict"):
+        results.save_summary(profiles.configure("conservative_autoencoders", "smoke"), [1, 2])

@@ -158,3 +158,16 @@ def test_a_damaged_checkpoint_is_reported_by_name(tmp_path: Path, damage: str) -
     assert str(ckpt) in message
     assert "delete it" in message
     assert "\n" not in message
+
+
+def test_a_diverged_run_leaves_no_checkpoint_to_resume_from(tmp_path: Path, capsys) -> None:
+    """A run stopped for non-finite values (issue 17, case 2) saves nothing non-finite: re-running
+    starts over instead of resuming a broken state."""
+    ckpt = tmp_path / "diverged.ckpt"
+    x = _data() * 1e3
+    model = AutoEncoder(6, 5, activation="linear", seed=2)
+    history = fit(model, x, epochs=4, batch_size=16, lr=1e8, optimizer="sgd", seed=5, device="cpu", progress=False,
+                  checkpoint=ckpt, checkpoint_every=1)
+    assert history.degenerate is not None and history.stopped_at == 1
+    assert not ckpt.exists()
+    assert capsys.readouterr().err.count("\n") == 1

