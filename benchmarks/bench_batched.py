@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from conservae_lib import benchmark  # noqa: E402
+from conservae_lib.results import save_json  # noqa: E402
 from conservae_lib.batched import fit_many  # noqa: E402
 from conservae_lib.empirical import GRID, symmetricity_metrics  # noqa: E402
 from conservae_lib.models import AutoEncoder  # noqa: E402
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     out["final"] = finals
     out["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     print(json.dumps({k: out[k] for k in ("wall_s", "ratios", "weights")}, indent=2))
-    print(f"wrote {benchmark.save_json(out, args.out)}")
+    print(f"wrote {save_json(args.out, out)}")
     return 0
 
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from conservae_lib import benchmark  # noqa: E402
+from conservae_lib.results import save_json  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: t[k] for k in ("seconds_per_step", "fraction_of_matmul", "metric_fraction_of_epoch")},
                          indent=2), flush=True)
     out["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    print(f"wrote {benchmark.save_json(out, args.out)}")
+    print(f"wrote {save_json(args.out, out)}")
     return 0
 
 

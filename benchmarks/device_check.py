@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.run(cmd, cwd=ROOT).returncode
 
     from conservae_lib import benchmark
+    from conservae_lib.results import save_json
 
     profile = args.profile or args.part
     names = chapters(args.chapters if args.chapters is not None else (list(FULL_CHAPTERS) if args.part == "full" else []))
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     record["runs"] = rows
     record["total_wall_s"] = round(total, 1)
     record["parameters"] = dict(args.parameter)
-    path = benchmark.save_json(record, args.out / f"device_{profile}.json")
+    path = save_json(args.out / f"device_{profile}.json", record)
     failed = [r["notebook"] for r in rows if r["status"] != "ok"]
     print(f"{len(rows) - len(failed)} of {len(rows)} chapters ran in {total:.0f} s; wrote {path}"
           + (f"; not run or failed: {', '.join(failed)}" if failed else ""))

@@ -43,7 +43,7 @@ Tensor = torch.Tensor
 __all__ = [
     "Timing", "time_call", "machine", "explicit_quadratics", "autograd_quadratics", "relative_difference",
     "metrics_benchmark", "deep_metrics_benchmark", "step_flops", "training_benchmark",
-    "chapter_timings", "metrics_rows", "deep_rows", "training_rows", "save_json",
+    "chapter_timings", "metrics_rows", "deep_rows", "training_rows",
 ]
 
 
@@ -558,9 +558,11 @@ def claim_rows(here: dict[str, list[dict[str, Any]]], there: dict[str, list[dict
 
 def claims_of(results_root: str | Path, profile: str) -> dict[str, list[dict[str, Any]]]:
     """Chapter → its claims (id, ours, paper, verdict…) from ``<results_root>/<profile>/*/summary.json``."""
+    from .results import load_json
+
     out = {}
     for path in sorted((Path(results_root) / profile).glob("*/summary.json")):
-        out[path.parent.name] = json.loads(path.read_text()).get("claims", [])
+        out[path.parent.name] = load_json(path).get("claims", [])
     return out
 
 
@@ -569,7 +571,7 @@ def _device_main(argv: Sequence[str] | None = None) -> None:
     of the run just made in this checkout (book/notebooks, results/)."""
     import argparse
 
-    from .results import results_root
+    from .results import results_root, save_json
 
     ap = argparse.ArgumentParser(prog="python -m conservae_lib.benchmark")
     ap.add_argument("what", choices=["record"])
@@ -579,7 +581,7 @@ def _device_main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
     notebooks = Path(__file__).resolve().parents[1] / "book" / "notebooks"
-    save_json(device_record(notebooks, results_root(), args.profile, args.command, args.note), args.out)
+    save_json(args.out, device_record(notebooks, results_root(), args.profile, args.command, args.note))
     print(f"wrote {args.out}")
 
 
@@ -656,16 +658,6 @@ def training_rows(result: dict[str, Any]) -> list[dict[str, str]]:
                 "100.0 %" if key == "matmul" else fmt_pct(result["fraction_of_matmul"][key])),
         })
     return rows
-
-
-def save_json(obj: Any, path: str | Path) -> Path:
-    """Write ``obj`` as indented JSON (atomically), creating parent folders."""
-    from .results import atomic_write_bytes
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-    return path
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/ex
 MATHJAX_SPEC = "mathjax@3"
 
 __all__ = ["EXTRA_DIR", "MATHJAX_DIR", "MATHJAX_PARTS", "vendor_mathjax", "copy_mathjax", "mathjax_ready",
-           "BuildError", "build_book", "built_site", "toc_docnames", "colab_url"]
+           "BuildError", "build_book", "toc_docnames", "colab_url"]
 
 
 def mathjax_ready(dest: Path = MATHJAX_DIR) -> bool:
@@ -145,21 +145,6 @@ def build_book(dest: Path, root: Path = REPO_ROOT, jupyter_book: str | None = No
         out = (done.stdout + done.stderr)[-6000:]
         raise BuildError(f"`{' '.join(cmd[1:])}` failed (exit {done.returncode}) in a copy of the book:\n{out}")
     return html
-
-
-_BUILT: dict[Path, Path] = {}
-
-
-def built_site(root: Path = REPO_ROOT) -> Path:
-    """The book built once per process in a temporary folder (removed at exit); its HTML folder."""
-    root = Path(root).resolve()
-    if root not in _BUILT:
-        import atexit
-
-        tmp = Path(tempfile.mkdtemp(prefix="conservae-book-"))
-        atexit.register(shutil.rmtree, tmp, True)
-        _BUILT[root] = build_book(tmp, root)
-    return _BUILT[root]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,9 +20,10 @@ def rng() -> torch.Generator:
 
 
 @pytest.fixture(scope="session")
-def site() -> Path:
-    """The book built once per test session (a temporary copy), for the book and browser tests."""
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The book built once per test session in a temporary copy (:func:`booktools.build_book`),
+    for the book and browser tests; its HTML folder."""
     try:
-        return booktools.built_site(ROOT)
+        return booktools.build_book(tmp_path_factory.mktemp("book"), ROOT)
     except booktools.BuildError as err:
         pytest.fail(str(err), pytrace=False)

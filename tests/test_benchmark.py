@@ -152,11 +152,6 @@ def test_chapter_timings_read_the_pipeline_metadata(tmp_path):
                                                       "device": "CPU (2 cores)"}
 
 
-def test_save_json_round_trips(tmp_path):
-    path = benchmark.save_json({"a": [1, 2.5]}, tmp_path / "sub" / "r.json")
-    assert json.loads(path.read_text()) == {"a": [1, 2.5]}
-
-
 def test_a_device_record_holds_timings_and_claims_and_compares_with_this_machine(tmp_path):
     nb = tmp_path / "notebooks"
     nb.mkdir()

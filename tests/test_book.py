@@ -1,7 +1,7 @@
 """The book as a product, checked without a browser: Colab cells and buttons, offline math, the TOC.
 
 The built pages come from one build of a copy of the book per test session
-(:func:`conservae_lib.booktools.built_site`), shared with ``test_browser.py``.
+(the session fixture ``site`` of ``conftest.py``), shared with ``test_browser.py``.
 """
 from __future__ import annotations
 

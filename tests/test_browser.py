@@ -1,7 +1,7 @@
 """The built book, opened in a real browser (headless Debian Chromium driven by playwright).
 
 One session builds the book once (``jupyter-book build book -W -n --keep-going`` on a copy, see
-:func:`conservae_lib.booktools.built_site`), serves ``_build/html`` over HTTP on localhost, and
+the session fixture ``site`` of ``conftest.py``), serves ``_build/html`` over HTTP on localhost, and
 visits every page of the table of contents with every request leaving localhost blocked. The
 tests below then check what a reader would see: no console errors, no failed or external
 requests, rendered math, loaded images, working internal links and Colab buttons that open the

@@ -10,7 +10,7 @@ LIB = Path(__file__).resolve().parent.parent / "conservae_lib"
 
 LAYERS: list[set[str]] = [
     {"ledger"},
-    {"activations", "models", "fields", "energy", "contraction", "conditions", "densities"},
+    {"activations", "models", "fields", "energy", "contraction", "conditions", "sufficient", "densities"},
     {"data", "toy_data"},
     {"runtime", "training", "batched"},
     {"local", "empirical", "curl_training", "hodge", "algorithm1", "reproducibility", "benchmark"},
@@ -23,6 +23,7 @@ KNOWN_LEAKS: set[tuple[str, str]] = {
     ('benchmark', 'report'),
     ('benchmark', 'results'),
     ('conditions', 'report'),
+    ('sufficient', 'report'),
     ('curl_training', 'plotting'),
     ('curl_training', 'report'),
     ('empirical', 'profiles'),
