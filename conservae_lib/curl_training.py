@@ -14,8 +14,10 @@ of the noise-free curve), as
   model's Jacobian shrinks.
 
 :func:`train_and_track` trains one auto-encoder with :func:`conservae_lib.training.fit` and
-records these numbers every ``record_every`` epochs. Chapter: *Untied auto-encoders become
-curl-free near the data* (05_curl_2d).
+records these numbers every ``record_every`` epochs; :func:`train_models` runs the chapter's three
+models (plain, denoising, tied) on every data set and seed, :func:`fig3_ratios` gives the ledger's
+statistic for claim ``fig3``, and the ``plot_*`` functions draw the chapter's figures. Chapter:
+*Untied auto-encoders become curl-free near the data* (05_curl_2d).
 """
 from __future__ import annotations
 
@@ -24,19 +26,25 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .fields import curl_2d, jacobian
 from .models import AutoEncoder
 from .plotting import grid_2d
-from .toy_data import distance_to_curve
+from .toy_data import curve, distance_to_curve, make_dataset
 from .training import DivergenceError, fit
 
 Tensor = torch.Tensor
 
 __all__ = ["CurlProbe", "collapse_reason", "train_and_track", "collapsed_runs", "ratio_final_initial",
-           "curl_rows", "plot_field_over_curl", "plot_curl_curves"]
+           "one_thread_on_cpu", "make_problems", "train_models", "FIG3_READINGS", "fig3_ratios", "data_note",
+           "summary", "glue_texts", "curl_rows", "plot_field_over_curl", "plot_curl_curves", "plot_datasets", "plot_figure3",
+           "plot_curl_against_time"]
+
+Runs = dict[str, list[dict[str, Any]]]  # data set → the runs of :func:`train_and_track`, one per seed
 
 #: A model whose largest ‖∂r/∂x‖_F over the grid is below this has a constant reconstruction there.
 JACOBIAN_FLOOR = 1e-6
@@ -175,6 +183,104 @@ def ratio_final_initial(run: dict[str, Any], key: str) -> float:
     return float(last / first) if first > 0 else float("nan")
 
 
+def one_thread_on_cpu(device: torch.device) -> None:
+    """Let torch use one thread when ``device`` is a CPU: for chapter 05's tiny models one thread beats
+    several (no synchronisation overhead). Call it before anything is computed, as chapter 05 does."""
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+
+
+def make_problems(names: Sequence[str], n_samples: int, noise: float, *, seed: int, half_width: float,
+                  grid_n: int, near_radius: float) -> tuple[dict[str, Tensor], dict[str, CurlProbe]]:
+    """Chapter 05's data sets (:func:`conservae_lib.toy_data.make_dataset`, all from ``seed``) and one
+    :class:`CurlProbe` per set on the box [−half_width, half_width]², as two dicts keyed by name."""
+    box = (-half_width, half_width, -half_width, half_width)
+    data = {name: make_dataset(name, n_samples, noise, seed=seed) for name in names}
+    probes = {name: CurlProbe(name, box=box, n=grid_n, near_radius=near_radius) for name in names}
+    return data, probes
+
+
+def train_models(data: dict[str, Tensor], probes: dict[str, CurlProbe], seeds: Sequence[int], *, dae_noise: float,
+                 **train: Any) -> tuple[Runs, Runs, Runs]:
+    """Chapter 05's runs of :func:`train_and_track`: ``(plain, denoising, tied)``, each data set → runs.
+
+    Per data set, in this order: the plain untied auto-encoder of eq. (1) (the paper's Figure 3
+    model, no corruption) for every seed, the denoising extra (corruption ``dae_noise``) for every
+    seed, and the tied control (zero curl by Corollary 1) for the first seed. ``train`` goes to
+    :func:`train_and_track` (hidden, activation, epochs, batch_size, lr, record_every, device).
+    """
+    plain: Runs = {}
+    denoising: Runs = {}
+    tied: Runs = {}
+    train = {"progress": False, **train}
+    for name in data:
+        def track(seed: int, **kw: Any) -> dict[str, Any]:
+            return train_and_track(data[name], probes[name], seed=seed, **kw, **train)
+
+        plain[name] = [track(s, tied=False, noise=0.0) for s in tqdm(seeds, desc=f"{name}: plain untied")]
+        denoising[name] = [track(s, tied=False, noise=dae_noise) for s in tqdm(seeds, desc=f"{name}: denoising untied")]
+        tied[name] = [track(s, tied=True, noise=0.0) for s in seeds[:1]]
+    return plain, denoising, tied
+
+
+#: The readings of claim ``fig3`` (``None``: the paper's) and the record key of the ratio each one judges.
+FIG3_READINGS: dict[str | None, str] = {None: "curl_abs_near", "over the whole box": "curl_abs_box",
+                                        "relative curl near the data": "curl_rel_near"}
+
+
+def fig3_ratios(runs: Runs, key: str) -> list[float]:
+    """The statistic of claim ``fig3``: :func:`ratio_final_initial` of ``key``, one per data set and seed."""
+    return [ratio_final_initial(run, key) for group in runs.values() for run in group]
+
+
+def data_note(n_samples: int, noise: float, hidden: int, activation: str, epochs: int) -> str:
+    """The ``data=`` text of chapter 05's ledger records: the data and the model behind them."""
+    return (f"{n_samples} noisy points per curve (noise {noise}); plain untied AE, {hidden} "
+            f"{activation} units, {epochs} epochs of Adam")
+
+
+def summary(plain: Runs, denoising: Runs, tied: Runs) -> dict[str, Any]:
+    """Chapter 05's summary entries (besides its claims), also the numbers its prose cites.
+
+    ``tied_max_abs``: the largest mean |curl| of the tied control at any record (Corollary 1:
+    rounding error); per data set, the mean over seeds of the ratio final / initial of |curl| near
+    the data (``near_ratio``) and over the box (``box_ratio``) and of the final relative curl
+    there (``rel_near_final``, ``rel_box_final``); ``histories``: model → data set → the records
+    of each seed's run, for the plain and the denoising auto-encoders.
+    """
+    def per_set(value) -> dict[str, float]:
+        return {name: float(np.mean([value(r) for r in group])) for name, group in plain.items()}
+
+    return {
+        "tied_max_abs": max(max(r["curl_abs_near"], r["curl_abs_box"]) for g in tied.values() for run in g
+                            for r in run["history"]),
+        "near_ratio": per_set(lambda r: ratio_final_initial(r, "curl_abs_near")),
+        "box_ratio": per_set(lambda r: ratio_final_initial(r, "curl_abs_box")),
+        "rel_near_final": per_set(lambda r: r["history"][-1]["curl_rel_near"]),
+        "rel_box_final": per_set(lambda r: r["history"][-1]["curl_rel_box"]),
+        "histories": {label: {name: [r["history"] for r in group] for name, group in by_data.items()}
+                      for label, by_data in (("plain", plain), ("denoising", denoising))},
+    }
+
+
+def glue_texts(numbers: dict[str, Any], claims: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """What chapter 05's prose glues, by glue name: the numbers of :func:`summary` (``near_best``,
+    ``near_worst``, ``box_best``, ``box_worst``, ``n_near_below_box``, ``n_rel_near_below_box``,
+    ``tied_max``) and the verdicts of its first two ``fig3`` records in the order of
+    :data:`FIG3_READINGS` (``verdict05``: the paper's reading, ``verdict05_box``: the whole box)."""
+    from .report import fmt, fmt_small
+
+    near, box, rel_near, rel_box = (numbers[k] for k in ("near_ratio", "box_ratio", "rel_near_final", "rel_box_final"))
+    return {
+        "near_best": fmt(min(near.values()), 2), "near_worst": fmt(max(near.values()), 2),
+        "box_best": fmt(min(box.values()), 2), "box_worst": fmt(max(box.values()), 2),
+        "n_near_below_box": f"{sum(near[n] < box[n] for n in near)} of {len(near)}",
+        "n_rel_near_below_box": f"{sum(rel_near[n] < rel_box[n] for n in near)} of {len(near)}",
+        "tied_max": fmt_small(numbers["tied_max_abs"]),
+        "verdict05": claims[0]["verdict"], "verdict05_box": claims[1]["verdict"],
+    }
+
+
 def curl_rows(runs: dict[str, dict[str, Sequence[dict[str, Any]]]]) -> list[dict[str, str]]:
     """Chapter 05's table: per model and data set, the mean |curl| near the data and over the whole
     box, initial → final and their ratio, side by side, and the final relative curls.
@@ -208,8 +314,6 @@ def curl_rows(runs: dict[str, dict[str, Sequence[dict[str, Any]]]]) -> list[dict
 def plot_field_over_curl(ax, model: torch.nn.Module, probe: CurlProbe, data: Tensor | None = None,
                          title: str | None = None, n_arrows: int = 17, vmax: float | None = None):
     """The model's field r(x) − x as arrows over its exact curl map (red/blue heat map)."""
-    import matplotlib.pyplot as plt
-
     from .plotting import plot_field
 
     c = probe.curl_map(model)
@@ -232,3 +336,49 @@ def plot_curl_curves(ax, runs: Sequence[dict[str, Any]], key: str, label: str, c
     if len(runs) > 1:
         ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
     return ax
+
+
+def plot_datasets(data: dict[str, Tensor], probes: dict[str, CurlProbe]) -> plt.Figure:
+    """One panel per data set: its points, the noise-free curve and, shaded, the grid points near it."""
+    fig, axes = plt.subplots(1, len(data), figsize=(3.6 * len(data), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], data):
+        p = probes[name]
+        ax.contourf(p.x, p.y, p.near.numpy().reshape(p.n, p.n), levels=[0.5, 1.5], colors=["0.85"])
+        ax.scatter(*data[name].T, s=3, c="tab:orange")
+        ax.plot(*curve(name).T, "k", lw=0.8)
+        ax.set(xlim=p.box[:2], ylim=p.box[2:], aspect="equal", title=name)
+    fig.tight_layout()
+    return fig
+
+
+def plot_figure3(plain: Runs, denoising: Runs, probes: dict[str, CurlProbe], data: dict[str, Tensor],
+                 epochs: int) -> plt.Figure:
+    """Figure 3: the first seed's field over its curl, per data set (columns); rows: the untrained
+    model, the plain untied auto-encoder after ``epochs`` epochs, the denoising extra."""
+    fig, axes = plt.subplots(3, len(plain), figsize=(4.2 * len(plain), 11.4), squeeze=False)
+    for j, name in enumerate(plain):
+        panels = ((plain[name][0]["initial"], "initial"), (plain[name][0]["model"], f"plain AE, {epochs} epochs"),
+                  (denoising[name][0]["model"], "denoising AE (extra)"))
+        for i, (model, what) in enumerate(panels):
+            plot_field_over_curl(axes[i, j], model, probes[name], data[name], title=f"{name}: {what}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curl_against_time(plain: Runs, denoising: Runs, tied: Runs) -> plt.Figure:
+    """Mean |curl| (top) and relative curl (bottom) against the epoch, per data set: plain (red) and
+    denoising (blue) near the data (solid) and over the box (dashed), the tied control dotted."""
+    fig, axes = plt.subplots(2, len(plain), figsize=(4.2 * len(plain), 6.8), squeeze=False, sharex=True)
+    for j, name in enumerate(plain):
+        for row, kind in enumerate(("abs", "rel")):
+            ax = axes[row, j]
+            for runs, label, color in ((plain[name], "plain", "tab:red"), (denoising[name], "denoising", "tab:blue")):
+                plot_curl_curves(ax, runs, f"curl_{kind}_near", f"{label}, near data", color)
+                plot_curl_curves(ax, runs, f"curl_{kind}_box", f"{label}, whole box", color, "--")
+            plot_curl_curves(ax, tied[name], f"curl_{kind}_near", "tied (control)", "k", ":")
+            ax.set(title=name if row == 0 else None, xlabel="epoch" if row == 1 else None)
+    axes[0, 0].set_ylabel("mean |curl|")
+    axes[1, 0].set_ylabel("relative curl")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,35 +1,30 @@
-"""Extracting the conservative part of a 2-D vector field: a grid Helmholtz–Hodge solver and auto-encoders.
+"""The conservative part of a 2-D vector field on a box: a grid Helmholtz–Hodge solver (eq. 16).
 
-Helmholtz–Hodge on a box. On a bounded domain Ω a field F splits as F = ∇φ + G with G
-divergence-free, but the split is unique only once boundary conditions are fixed
-{cite}`bhatia2013helmholtz`. :func:`helmholtz_hodge` computes the split with *natural*
-(normal-flow) boundary conditions: φ minimises ∫_Ω |∇φ − F|² dA, i.e. it solves the Neumann
-problem Δφ = ∇·F in Ω, ∂φ/∂n = F·n on ∂Ω. The remainder G = F − ∇φ is divergence-free and
-tangential to the boundary; any harmonic gradient (curl- and divergence-free) is absorbed into
-∇φ. So ∇φ is *the best gradient-field fit of F on the box in L²* — which is what an auto-encoder
-whose field is a gradient (a tied one, Corollary 1) approaches when trained by least squares on
-points spread uniformly over the box. Discretisation: φ on the grid nodes, the least-squares
-problem posed on grid edges (difference quotient of φ against the mean of F at the two ends,
-trapezoid weights at the boundary), solved as a sparse graph-Laplacian system with scipy; the
-conservative components are then np.gradient(φ) (second order). O(h²) accurate.
+The paper's eq. (16) splits a field ω into a scalar (gradient) part dα, a solenoidal part δβ and
+a harmonic part γ. On a bounded domain Ω the split F = ∇φ + G (G divergence-free) is unique only
+once boundary conditions are fixed {cite}`bhatia2013helmholtz`. :func:`helmholtz_hodge` computes
+it with *natural* (normal-flow) boundary conditions: φ minimises ∫_Ω |∇φ − F|² dA, i.e. it solves
+the Neumann problem Δφ = ∇·F in Ω, ∂φ/∂n = F·n on ∂Ω. The remainder G = F − ∇φ is
+divergence-free and tangential to the boundary; any harmonic gradient (curl- and
+divergence-free) is absorbed into ∇φ. So ∇φ is *the best gradient-field fit of F on the box in
+L²* — the "closest conservative vector field, in a least square sense" of the paper, and what an
+auto-encoder whose field is a gradient (a tied one, Corollary 1) approaches when trained by least
+squares on points spread uniformly over the box. Discretisation: φ on the grid nodes, the
+least-squares problem posed on grid edges (difference quotient of φ against the mean of F at the
+two ends, trapezoid weights at the boundary), solved as a sparse graph-Laplacian system with
+scipy; the conservative components are then np.gradient(φ) (second order). O(h²) accurate.
 
-Auto-encoders. :func:`extract_conservative` fits an auto-encoder r (eq. 1) so that r(x) − x ≈ F
-at the given sample points (targets x + F(x)), by L-BFGS as the paper's Figure 4 experiment
-(which used BFGS); :func:`fit_field_lbfgs` does the same at the paper's length — a budget of
-full-batch L-BFGS iterations, the loss and gradient accumulated over chunks of the grid — and
-:func:`score_model` refuses to score a collapsed (dead or constant) network, whose field c − x
-would pass for the conservative part of Figure 4's F. A tied model can only represent gradient
-fields; an untied one can represent F itself. ``inputs="values"`` reproduces instead the protocol of the authors' released code,
-which trains an ordinary (contractive, tied) auto-encoder on the *field values* F(x_i) as data,
-without the points x_i, and then draws r(x) − x on the grid.
-
-:data:`FIELDS` holds test fields with a known split. Chapter: *Extracting the conservative part
-of a vector field* (06_hodge_2d), Figure 4 and the section *Decomposing the vector field* (eq. 16).
+Also here: :data:`FIELDS`, test fields F = ∇φ + S with a stated split, sampled by
+:func:`sample_grid`; the error measures that compare a field with either part
+(:func:`relative_error`, :func:`error_row`, :func:`score_model`, which refuses a collapsed
+network); :func:`plot_grid_field`; and the paper's F with its best gradient fit,
+:func:`least_squares_reference`. Learning the conservative part with auto-encoders is
+:mod:`conservae_lib.hodge_experiments`. Chapter: *Extracting the conservative part of a vector
+field* (06_hodge_2d), Figure 4 and the section *Decomposing the vector field* (eq. 16).
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -38,17 +33,19 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from .models import AutoEncoder
-from .training import fit
+from .fields import curl_2d
+from .plotting import field_on_grid, grid_2d, panels
+from .report import fmt, fmt_small
 
 Tensor = torch.Tensor
 Array = np.ndarray
 Pair = tuple[Array, Array]
 
 __all__ = [
-    "helmholtz_hodge", "extract_conservative", "Extraction", "fit_field_lbfgs", "score_model",
-    "score_extraction", "format_run_row", "plot_learning_curves", "collapse_points", "field_values", "relative_error", "nonconservative_fraction",
-    "TestField", "FIELDS", "sample_grid", "model_on_grid", "model_curl_on_grid", "error_row", "format_error_row", "grid_curl", "plot_grid_field",
+    "helmholtz_hodge", "grid_curl", "relative_error", "nonconservative_fraction", "TestField", "FIELDS",
+    "sample_grid", "field_values", "model_on_grid", "model_curl_on_grid", "error_row", "collapse_points",
+    "score_model", "format_error_row", "plot_grid_field", "Reference", "least_squares_reference", "describe_reference",
+    "plot_reference",
 ]
 
 
@@ -140,207 +137,18 @@ def nonconservative_fraction(U: Array, V: Array, x: Array, y: Array) -> float:
     return relative_error((Uc, Vc), (U, V))
 
 
-# ----------------------------------------------------------------------------- auto-encoders
-INPUTS = ("points", "values")
+def grid_curl(U: Array, V: Array, x: Array, y: Array) -> Array:
+    """∂V/∂x − ∂U/∂y on the grid by second-order differences (one-sided second order at the edges).
 
-
-def extract_conservative(
-    points: Any,
-    vectors: Any,
-    tied: bool = True,
-    *,
-    hidden: int = 200,
-    activation: str = "relu",
-    epochs: int = 15,
-    optimizer: str = "lbfgs",
-    lr: float = 1.0,
-    batch_size: int | None = None,
-    contraction: float = 0.0,
-    encoder_contraction: float = 0.0,
-    noise: float = 0.0,
-    inputs: str = "points",
-    seed: int = 0,
-    dtype: torch.dtype = torch.float64,
-    device: str = "cpu",
-    progress: bool = False,
-    desc: str | None = None,
-    threads: int | None = 1,
-) -> AutoEncoder:
-    """Fit an auto-encoder whose field r(x) − x approximates the sampled field; return the model.
-
-    ``points`` and ``vectors`` are N × 2 arrays (the samples x_i and F(x_i)). With the default
-    ``inputs="points"`` the model is trained on inputs x_i with targets x_i + F(x_i), so that
-    r(x) − x ≈ F (Figure 4); a tied model (``tied=True``, the default) has a gradient field
-    (Corollary 1), so what it learns is a conservative approximation of F. ``contraction`` adds
-    eq. (10)'s ‖∂r/∂x‖²_F penalty, ``encoder_contraction`` the classic CAE penalty ‖∂h/∂x‖²_F.
-    ``inputs="values"`` is the authors' released protocol: an ordinary auto-encoder trained on
-    the values F(x_i) alone (inputs = targets = F(x_i)); ``points`` is then not used for training.
-    Training is :func:`conservae_lib.training.fit` (one L-BFGS call of ≤ 20 iterations per epoch
-    by default), seeded by ``seed``. Evaluate the result with ``model.field`` or :func:`field_values`.
-    ``threads`` (default 1) is the number of torch CPU threads used while fitting, restored
-    afterwards: these models are small, and one thread is the fastest on a busy CPU (defaults on
-    a 100 × 100 grid: about 25 s on a loaded 2-core machine; with 2 threads about 60 s).
+    Not :func:`conservae_lib.fields.curl_2d_grid`, on purpose: that one uses first-order
+    differences at the edges, while :func:`helmholtz_hodge` builds ∇φ with second-order ones. With
+    the same stencils the x- and y-difference operators commute, so the curl of the solver's
+    output is zero to rounding everywhere; with first-order edges a gradient field shows a
+    spurious boundary curl of order h (0.55 for the paper's F on a 100 × 100 grid), which would
+    fill the colour scale of chapter 06's curl maps. The grid is checked as for the solver.
     """
-    if inputs not in INPUTS:
-        raise ValueError(f"inputs must be one of {', '.join(INPUTS)}; got {inputs!r}.")
-    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
-    Fv = torch.as_tensor(np.asarray(vectors, dtype=float), dtype=dtype)
-    if X.ndim != 2 or X.shape[1] != 2 or Fv.shape != X.shape:
-        raise ValueError(f"points and vectors must both be N × 2 arrays; got shapes {tuple(X.shape)} and {tuple(Fv.shape)}.")
-    if len(X) == 0:
-        raise ValueError("no samples: points is empty.")
-    if not (torch.isfinite(X).all() and torch.isfinite(Fv).all()):
-        raise ValueError("points and vectors must be finite (no NaN or infinity).")
-    model = AutoEncoder(2, hidden, activation=activation, tied=tied, seed=seed, dtype=dtype)
-    if inputs == "points":
-        train_in, train_out = X, X + Fv
-    else:
-        train_in, train_out = Fv, None
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None; got {threads!r}.")
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        fit(model, train_in, train_out, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-            contraction=contraction, encoder_contraction_weight=encoder_contraction, noise=noise, seed=seed,
-            device=device, progress=progress, desc=desc or f"{'tied' if tied else 'untied'} AE on {inputs}")
-    finally:
-        torch.set_num_threads(previous)
-    return model.cpu()
-
-
-@dataclass
-class Extraction:
-    """The result of :func:`fit_field_lbfgs`: the model and how its training went.
-
-    ``losses[k]`` is the mean squared error ‖r(x_i) − x_i − F(x_i)‖² after ``iterations[k]``
-    L-BFGS iterations (``iterations[0] = 0``: the untrained model); ``evaluations`` counts loss
-    and gradient evaluations over the whole training set (line-search trials included).
-    """
-
-    model: AutoEncoder
-    losses: list[float]
-    iterations: list[int]
-    evaluations: int
-    train_time_s: float
-
-    @property
-    def final_loss(self) -> float:
-        return self.losses[-1]
-
-    @property
-    def n_iterations(self) -> int:
-        return self.iterations[-1]
-
-
-def _chunked_loss_and_grad(model: AutoEncoder, X: Tensor, T: Tensor, chunk_size: int) -> Tensor:
-    """Mean over all N points of ‖r(x_i) − t_i‖², with its gradient accumulated chunk by chunk.
-
-    Same value and gradient as the full batch (up to rounding); chunks of ~1,000 points keep the
-    N × H hidden activities in cache, about four times faster on a CPU than one 10⁴ × 1,000 batch.
-    """
-    total = torch.zeros((), dtype=X.dtype, device=X.device)
-    n = len(X)
-    for i in range(0, n, chunk_size):
-        part = ((model(X[i:i + chunk_size]) - T[i:i + chunk_size]) ** 2).sum() / n
-        part.backward()
-        total += part.detach()
-    return total
-
-
-def fit_field_lbfgs(
-    points: Any,
-    vectors: Any,
-    tied: bool = True,
-    *,
-    hidden: int = 1000,
-    activation: str = "relu",
-    iterations: int = 500,
-    history_size: int = 50,
-    block: int = 25,
-    chunk_size: int = 1000,
-    seed: int = 0,
-    dtype: torch.dtype = torch.float64,
-    device: str | torch.device = "cpu",
-    threads: int | None = 1,
-    progress: bool = False,
-    desc: str | None = None,
-) -> Extraction:
-    """Figure 4's training at the paper's length: ``iterations`` full-batch quasi-Newton steps.
-
-    Fits an auto-encoder (eq. 1; ``hidden`` units, seeded by ``seed``) so that r(x) − x ≈ F at
-    the samples (inputs x_i, targets x_i + F(x_i)), by L-BFGS (torch, strong-Wolfe line search,
-    ``history_size`` pairs) for ``iterations`` iterations — the paper's "500 epochs using BFGS",
-    read as 500 iterations of a full-batch method (one iteration = one pass over the grid, plus
-    its line-search trials). The iterations run in blocks of ``block`` (the loss is recorded
-    after each block); training stops earlier only when L-BFGS makes no more progress
-    (gradient below 1e-7 or no change in loss) or the loss becomes non-finite. Deterministic:
-    same arguments, same numbers. Chapter: 06_hodge_2d (Figure 4).
-    """
-    for name, v in (("iterations", iterations), ("history_size", history_size), ("block", block), ("chunk_size", chunk_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}.")
-    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
-    Fv = torch.as_tensor(np.asarray(vectors, dtype=float), dtype=dtype)
-    if X.ndim != 2 or X.shape[1] != 2 or Fv.shape != X.shape or len(X) == 0:
-        raise ValueError(f"points and vectors must both be non-empty N × 2 arrays; got shapes {tuple(X.shape)} and {tuple(Fv.shape)}.")
-    if not (torch.isfinite(X).all() and torch.isfinite(Fv).all()):
-        raise ValueError("points and vectors must be finite (no NaN or infinity).")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None; got {threads!r}.")
-    from .runtime import select_device
-
-    dev = select_device(device)
-    model = AutoEncoder(2, hidden, activation=activation, tied=tied, seed=seed, dtype=dtype).to(dev)
-    X, T = X.to(dev), (X + Fv).to(dev)
-    params = list(model.parameters())
-    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=block, history_size=history_size, line_search_fn="strong_wolfe")
-    evaluations = 0
-
-    def closure() -> Tensor:
-        nonlocal evaluations
-        evaluations += 1
-        opt.zero_grad()
-        return _chunked_loss_and_grad(model, X, T, chunk_size)
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        with torch.no_grad():
-            losses, done = [float(((model(X) - T) ** 2).sum(dim=1).mean())], [0]
-        steps = range(0, iterations, block)
-        if progress:
-            from tqdm.auto import tqdm
-
-            steps = tqdm(steps, desc=desc or f"{'tied' if tied else 'untied'} AE, L-BFGS", leave=False)
-        t0 = time.perf_counter()
-        for _ in steps:
-            opt.param_groups[0]["max_iter"] = k = min(block, iterations - done[-1])
-            opt.param_groups[0]["max_eval"] = k * 5 // 4
-            opt.step(closure)
-            n_iter = int(opt.state[params[0]].get("n_iter", 0))
-            with torch.no_grad():
-                loss = float(((model(X) - T) ** 2).sum(dim=1).mean())
-            if n_iter == done[-1] and math.isfinite(loss):
-                break  # converged: L-BFGS made no further step
-            losses.append(loss)
-            done.append(n_iter)
-            if n_iter >= iterations or not math.isfinite(loss):
-                break
-        train_time = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(previous)
-    return Extraction(model.cpu(), losses, done, evaluations, train_time)
-
-
-def field_values(model: torch.nn.Module, points: Any) -> Array:
-    """The model's field r(x) − x at N × 2 points, as an N × 2 NumPy array."""
-    dtype = next(model.parameters()).dtype
-    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
-    with torch.no_grad():
-        return model.field(X).double().cpu().numpy()
+    U, V, x, y, _, _ = _check_grid(U, V, x, y)
+    return np.gradient(V, x, axis=1, edge_order=2) - np.gradient(U, y, axis=0, edge_order=2)
 
 
 # ----------------------------------------------------------------------------- test fields
@@ -399,29 +207,45 @@ FIELDS: dict[str, TestField] = {
 
 
 def sample_grid(field: TestField, n: int = 100, box: Sequence[float] = (-1, 1, -1, 1)) -> dict[str, Any]:
-    """The field on an n × n grid: ``x``, ``y``, ``points`` (n² × 2, y outer), ``F``, ``Fc``, ``Fs``, ``phi``.
+    """The field on the n × n grid of :func:`conservae_lib.plotting.grid_2d` over ``box``.
 
-    ``F``, ``Fc`` (stated conservative part, also under ``conservative``) and ``Fs`` (stated
-    rotational part, also under ``rotational``) are pairs of (n, n) arrays; ``vectors`` is F as an n² × 2 array in the order of ``points``.
+    Keys: ``x``, ``y`` (coordinates), ``box``, ``points`` (n² × 2, y outer), ``vectors`` (F as an
+    n² × 2 array in the order of ``points``), and as pairs of (n, n) arrays ``F``, its stated
+    ``conservative`` part ∇φ and ``rotational`` part S; ``phi`` is the stated potential.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 3:
         raise ValueError(f"n must be an integer ≥ 3; got {n!r}.")
-    x = np.linspace(box[0], box[1], n)
-    y = np.linspace(box[2], box[3], n)
-    X, Y = np.meshgrid(x, y)
-    F, Fc, Fs = field.total(X, Y), field.conservative(X, Y), field.rotational(X, Y)
-    points = np.stack([X.ravel(), Y.ravel()], axis=1)
+    x, y, points = grid_2d(box, n, torch.float64)
+    points = points.numpy()
+    X, Y = points[:, 0].reshape(n, n), points[:, 1].reshape(n, n)
+    F = field.total(X, Y)
     vectors = np.stack([F[0].ravel(), F[1].ravel()], axis=1)
-    return {"x": x, "y": y, "points": points, "vectors": vectors, "F": F, "Fc": Fc, "Fs": Fs,
-            "conservative": Fc, "rotational": Fs, "phi": field.potential(X, Y)}
+    return {"x": x, "y": y, "box": tuple(box), "points": points, "vectors": vectors, "F": F,
+            "conservative": field.conservative(X, Y), "rotational": field.rotational(X, Y), "phi": field.potential(X, Y)}
 
 
 # ----------------------------------------------------------------------------- comparisons
+def field_values(model: torch.nn.Module, points: Any) -> Array:
+    """The model's field r(x) − x at N × 2 points, as an N × 2 NumPy array."""
+    dtype = next(model.parameters()).dtype
+    X = torch.as_tensor(np.asarray(points, dtype=float), dtype=dtype)
+    with torch.no_grad():
+        return model.field(X).double().cpu().numpy()
+
+
 def model_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Pair:
-    """The model's field r(x) − x on the grid of :func:`sample_grid`, as a pair of (ny, nx) arrays."""
-    v = field_values(model, grid["points"])
-    shape = (len(grid["y"]), len(grid["x"]))
-    return v[:, 0].reshape(shape), v[:, 1].reshape(shape)
+    """The model's field r(x) − x on the grid of :func:`sample_grid`, as a pair of (ny, nx) arrays
+    (:func:`conservae_lib.plotting.field_on_grid` on the grid's box, in the model's dtype)."""
+    _, _, U, V = field_on_grid(model, grid["box"], len(grid["x"]))
+    return U, V
+
+
+def model_curl_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Array:
+    """Exact curl of the model's field (from its Jacobian, Proposition 2) on the grid, shape (ny, nx)."""
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        c = curl_2d(model, torch.as_tensor(np.asarray(grid["points"], dtype=float), dtype=dtype))
+    return c.detach().double().cpu().numpy().reshape(len(grid["y"]), len(grid["x"]))
 
 
 def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair, given: Pair | None = None) -> dict[str, float]:
@@ -434,7 +258,7 @@ def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair, given: Pair | Non
     is the learned field's L² size relative to ``given``'s."""
     U, V = field
     row = {
-        "err_stated": relative_error(field, grid["Fc"]),
+        "err_stated": relative_error(field, grid["conservative"]),
         "err_l2fit": relative_error(field, l2_fit),
         "err_F": relative_error(field, grid["F"]),
         "nonconservative": nonconservative_fraction(U, V, grid["x"], grid["y"]),
@@ -448,8 +272,6 @@ def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair, given: Pair | Non
 
 def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
     """One table row of :func:`error_row`'s numbers, formatted for the page."""
-    from .report import fmt, fmt_small
-
     if e.get("collapsed"):
         name = f"{name} [collapsed]"
     return {key: name, "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
@@ -487,61 +309,19 @@ def score_model(model: torch.nn.Module, grid: dict[str, Any], best_fit: Pair, lo
     return row
 
 
-def score_extraction(run: Extraction, grid: dict[str, Any], best_fit: Pair) -> dict[str, Any]:
-    """:func:`score_model` of a :func:`fit_field_lbfgs` run, with its iterations, evaluations and final loss."""
-    row = score_model(run.model, grid, best_fit, run.losses)
-    row.update(iterations=run.n_iterations, evaluations=run.evaluations, final_loss=run.final_loss)
-    return row
-
-
-def format_run_row(kind: str, seed: int, e: dict[str, Any]) -> dict[str, str]:
-    """One row of chapter 06's Figure 4 table: a main model, its training and its errors."""
-    from .report import fmt, fmt_small
-
-    small = e["err_F"] < 1e-2  # False for NaN
-    return {"model": kind, "seed": str(seed), "iterations": str(e["iterations"]), "final loss": fmt(e["final_loss"], 3),
-            "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
-            "vs input field": fmt_small(e["err_F"], floor=1e-6) if small else fmt(e["err_F"], 3),
-            "scored": "no: collapsed" if e["collapsed"] else "yes"}
-
-
-def plot_learning_curves(ax, runs: dict[str, Sequence[Extraction]], colors: dict[str, str] | None = None):
-    """Training loss against L-BFGS iterations, one line per run (label = kind, one colour per kind)."""
-    colors = colors or {"tied": "tab:blue", "untied": "tab:red"}
-    for kind, group in runs.items():
-        for i, run in enumerate(group):
-            ax.semilogy(run.iterations, run.losses, "-o", ms=2, color=colors.get(kind), alpha=0.8,
-                        label=kind if i == 0 else None)
-    ax.set(xlabel="L-BFGS iterations", ylabel="training loss (mean squared error)")
-    ax.legend()
-    return ax
-
-
-def model_curl_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Array:
-    """Exact curl of the model's field (from its Jacobian, Proposition 2) on the grid, shape (ny, nx)."""
-    from .fields import curl_2d
-
-    dtype = next(model.parameters()).dtype
-    with torch.no_grad():
-        c = curl_2d(model, torch.as_tensor(np.asarray(grid["points"], dtype=float), dtype=dtype))
-    return c.detach().double().cpu().numpy().reshape(len(grid["y"]), len(grid["x"]))
-
-
-def grid_curl(U: Array, V: Array, x: Array, y: Array) -> Array:
-    """∂V/∂x − ∂U/∂y on the grid by second-order differences (one-sided second order at the edges).
-
-    The x- and y-difference operators act on different axes and commute, so the curl of a field
-    that :func:`helmholtz_hodge` returns (np.gradient of φ with the same stencils) is zero to rounding.
-    """
-    U, V, x, y, _, _ = _check_grid(U, V, x, y)
-    return np.gradient(V, x, axis=1, edge_order=2) - np.gradient(U, y, axis=0, edge_order=2)
-
-
-def plot_grid_field(ax, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
-                    background: str | Array | None = "curl", scale: float | None = None):
+def plot_grid_field(ax: Any, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
+                    background: str | Array | None = "curl", scale: float | None = None) -> Any:
     """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
     a given curl map (an array, e.g. :func:`model_curl_on_grid`), its magnitude (``"norm"``) or
-    nothing (``None``). ``scale`` fixes the arrow scale across panels."""
+    nothing (``None``). ``scale`` fixes the arrow scale across panels.
+
+    Not :func:`conservae_lib.plotting.plot_field` / :func:`~conservae_lib.plotting.plot_scalar`:
+    those evaluate a callable field on their own grid and draw contours whose symmetric colour
+    range is the largest |value|. Here the field is given as arrays on the solver's grid (every
+    ``stride``-th arrow drawn), and a curl map's colour range is at least ±1e-3, so a curl that
+    is zero up to rounding (the solver's output, a tied model) shows as flat instead of as
+    rounding noise blown up to the full scale. Chapter 06_hodge_2d's figures.
+    """
     import matplotlib.pyplot as plt
 
     stride = stride or max(1, len(x) // 16)
@@ -564,3 +344,52 @@ def plot_grid_field(ax, x: Array, y: Array, U: Array, V: Array, title: str | Non
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+# ----------------------------------------------------------------------------- the paper's F on the box (chapter 06)
+@dataclass
+class Reference:
+    """The paper's F = (−x + y, −x − y) on the evaluation ``grid`` and its best gradient fit ∇φ."""
+
+    grid: dict[str, Any]
+    best_fit: Pair
+    potential: np.ndarray
+
+    @property
+    def harmonic(self) -> Pair:
+        """∇φ − (−x, −y): the harmonic gradient by which the two references differ."""
+        (u, v), (cu, cv) = self.best_fit, self.grid["conservative"]
+        return u - cu, v - cv
+
+    @property
+    def gap(self) -> float:
+        """Relative L² error of the best gradient fit against the stated conservative part."""
+        return relative_error(self.best_fit, self.grid["conservative"])
+
+
+def least_squares_reference(n_grid: int, field: str = "spiral_sink") -> Reference:
+    """``field`` on an ``n_grid`` × ``n_grid`` grid with its L² projection onto gradients (eq. 16)."""
+    grid = sample_grid(FIELDS[field], n_grid)
+    fit_u, fit_v, potential = helmholtz_hodge(*grid["F"], grid["x"], grid["y"])
+    return Reference(grid, (fit_u, fit_v), potential)
+
+
+def describe_reference(reference: Reference) -> str:
+    """Three lines: the best gradient fit against the stated part, and each of them against F."""
+    grid = reference.grid
+    pairs = [("best gradient fit vs stated conservative part:", reference.gap),
+             ("stated conservative part vs F:", relative_error(grid["conservative"], grid["F"])),
+             ("best gradient fit vs F:", relative_error(reference.best_fit, grid["F"]))]
+    return "\n".join(f"{label:<45} {fmt(value, 3)}" for label, value in pairs)
+
+
+def plot_reference(reference: Reference) -> Any:
+    """F, its best gradient fit and the harmonic gradient by which that differs from (−x, −y)."""
+    grid = reference.grid
+    fig, axes = panels(3, width=13 / 3, height=3.9)
+    plot_grid_field(axes[0], grid["x"], grid["y"], *grid["F"], title="F = (−x + y, −x − y)")
+    plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ (grid solver)")
+    plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): the harmonic gradient",
+                    background="norm")
+    fig.tight_layout()
+    return fig

@@ -14,7 +14,10 @@ argument: by Alain & Bengio (2014), r(x) − x ≈ ε ∇ log p(x), so the field
 * :func:`spectrum` — eigenvalues of ∂r/∂x (their imaginary parts, and whether a fixed point is a
   sink, source or saddle), with the curvature of the field across the data manifold;
 * :func:`contraction_sweep` — trains untied auto-encoders for several ε and seeds
-  (:func:`conservae_lib.training.fit`) and records all of the above; :func:`plot_sweep` draws it.
+  (:func:`conservae_lib.training.fit`) and records all of the above;
+* :func:`summarize_sweep`, :func:`fixed_point_summary`, :func:`findings`, :func:`claim_statistics` —
+  what the chapter tabulates, states and hands to the ledger (:mod:`conservae_lib.local_figures`
+  draws and formats it).
 Chapter: *Proposition 3 — local conservativeness*.
 """
 from __future__ import annotations
@@ -33,7 +36,8 @@ Tensor = torch.Tensor
 
 __all__ = [
     "FixedPoints", "fixed_points", "field_asymmetry", "score_error", "hessian_error", "spectrum",
-    "classify", "contraction_sweep", "summarize_sweep", "fixed_point_summary", "plot_sweep",
+    "classify", "contraction_sweep", "summarize_sweep", "fixed_point_summary", "SWEEP_KEYS", "findings",
+    "ClaimStatistics", "claim_statistics", "run_records",
 ]
 
 
@@ -185,12 +189,13 @@ def contraction_sweep(
     density: GaussianMixture, strengths: Sequence[float], seeds: Sequence[int], *, hidden: int,
     activation: str = "sigmoid", n_train: int = 1000, n_eval: int = 400, n_starts: int = 200,
     epochs: int = 100, penalty: str = "reconstruction", data_seed: int = 0, device: str = "cpu",
-    keep_models: bool = False,
+    keep_models: bool = False, baseline: bool = False,
 ) -> list[dict[str, Any]] | tuple[list[dict[str, Any]], dict[tuple[float, int], AutoEncoder]]:
     """Train one untied auto-encoder per (ε, seed) and measure it at the data and its fixed points.
 
     ε = 0 trains a plain untied auto-encoder (the baseline); its score and curvature
-    measurements, which divide by ε, are omitted.
+    measurements, which divide by ε, are omitted. ``baseline=True`` puts ε = 0 before
+    ``strengths``.
 
     ``penalty="reconstruction"``: loss ‖r(x) − x‖² + ε‖∂r/∂x‖²_F (eq. 10); ``"encoder"``: the
     classic CAE penalty ε‖∂h/∂x‖²_F. Training data (``n_train`` samples, seed ``data_seed``), the
@@ -202,6 +207,7 @@ def contraction_sweep(
     """
     from .training import fit
 
+    strengths = ([0.0] if baseline else []) + list(strengths)
     if penalty not in ("reconstruction", "encoder"):
         raise ValueError(f"penalty must be reconstruction or encoder; got {penalty!r}.")
     if not strengths or any(not e >= 0 for e in strengths):
@@ -268,8 +274,14 @@ def fixed_point_summary(rows: list[dict[str, Any]], min_radius: float) -> list[d
     return out
 
 
-def summarize_sweep(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean, standard deviation, min and max over seeds of each key, per contraction strength."""
+#: The per-run measurements that :func:`summarize_sweep` summarises by default (the sweep's table).
+SWEEP_KEYS = ("data_field_asym", "fixed_field_asym", "data_sym_J", "data_score_rel_error", "data_score_cosine",
+              "data_score_scale", "data_hessian_error", "final_loss")
+
+
+def summarize_sweep(rows: list[dict[str, Any]], keys: Sequence[str] = SWEEP_KEYS) -> list[dict[str, Any]]:
+    """Mean, standard deviation, min and max over seeds of each key, per contraction strength
+    (largest ε first)."""
     out = []
     for eps in sorted({r["eps"] for r in rows}, reverse=True):
         group = [r for r in rows if r["eps"] == eps]
@@ -283,21 +295,106 @@ def summarize_sweep(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dic
     return out
 
 
-def plot_sweep(ax, rows: list[dict[str, Any]], key: str, label: str | None = None, logy: bool = True,
-               color: str | None = None, reference: float | None = None):
-    """One dot per seed and the mean over seeds of ``key`` against ε (log x axis)."""
-    eps = np.array([r["eps"] for r in rows if r.get(key) is not None], dtype=float)
-    vals = np.array([r[key] for r in rows if r.get(key) is not None], dtype=float)
-    line = None
-    if len(vals):
-        ax.scatter(eps, vals, s=12, alpha=0.6, color=color)
-        xs = np.array(sorted(set(eps)))
-        means = np.array([vals[eps == e].mean() for e in xs])
-        (line,) = ax.plot(xs, means, "-", color=color, label=label)
-    ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    if reference is not None:
-        ax.axhline(reference, color="k", ls=":", lw=1)
-    ax.set_xlabel("contraction weight ε")
-    return line
+def findings(summary: list[dict[str, Any]], fp_summary: list[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers the chapter states about the sweep, over the contraction weights ε > 0.
+
+    From :func:`summarize_sweep` (largest ε first) and :func:`fixed_point_summary`: the mean
+    asymmetry of the field's Jacobian at the largest and smallest ε and without contraction, the
+    exponent of a power law fitted through the means (descriptive: step 3 of the argument predicts
+    no rate), where the score's relative error is lowest (step 1), the cosine, scale and Hessian
+    error at the smallest ε (step 2), and at the fixed points (step 4) the largest fraction with
+    complex eigenvalues, the smallest fraction on the ring contracting across it, and the numbers
+    of saddles and sources.
+    """
+    pos = [s for s in summary if s["eps"] > 0]
+    largest, smallest = pos[0], pos[-1]
+    score_err = [s["data_score_rel_error"]["mean"] for s in pos]
+    best_i = int(np.argmin(score_err))
+    fp_pos = [s for s in fp_summary if s["eps"] > 0]
+    return {
+        "asym_large": largest["data_field_asym"]["mean"], "asym_small": smallest["data_field_asym"]["mean"],
+        "asym_base": next((s["data_field_asym"]["mean"] for s in summary if s["eps"] == 0), None),
+        "asym_slope": float(np.polyfit(np.log([s["eps"] for s in pos]), np.log([s["data_field_asym"]["mean"] for s in pos]), 1)[0]),
+        "eps_large": largest["eps"], "eps_small": smallest["eps"],
+        "score_best_eps": pos[best_i]["eps"], "score_best": score_err[best_i], "score_smallest_eps": score_err[-1],
+        "cos_small": smallest["data_score_cosine"]["mean"], "scale_small": smallest["data_score_scale"]["mean"],
+        "hess_small": smallest["data_hessian_error"]["mean"],
+        "complex_max": max(s["complex_fraction"] for s in fp_pos),
+        "ring_neg_min": min(s["ring_normal_negative"] for s in fp_pos if s.get("ring_normal_negative") is not None),
+        "saddles": sum(s["saddles"] for s in fp_pos), "sources": sum(s["sources"] for s in fp_pos),
+        "sym_J_min": min(s["data_sym_J"]["mean"] for s in pos),
+        "hess_worse": all(s["data_hessian_error"]["mean"] > s["data_score_rel_error"]["mean"] for s in pos),
+        "score_improves_to_end": best_i == len(pos) - 1,
+    }
+
+
+@dataclass
+class ClaimStatistics:
+    """What :func:`conservae_lib.ledger.judge` gets for the chapter's claims, one entry per seed.
+
+    ``eps_axis``: the contraction weights ε > 0, ascending; ``asymmetry``: per seed, the curve of
+    1 − sym(∂r/∂x − I) at the data over ``eps_axis`` (Proposition 3, step 3); ``paper_asymmetry``:
+    the same with the paper's 1 − sym(∂r/∂x); ``complex_fraction``, ``sink_fraction``: per seed,
+    the fraction of fixed points (all ε > 0 pooled) with complex eigenvalues, and that are sinks
+    (step 4); ``ring_contracting``: per seed, the fraction of fixed points on the ring whose
+    curvature across it nᵀ(∂r/∂x − I)n is negative; ``too_few``: why a trend cannot be tested
+    (fewer than 3 weights), or None.
+    """
+
+    eps_axis: list[float]
+    asymmetry: list[list[float]]
+    paper_asymmetry: list[list[float]]
+    complex_fraction: list[float]
+    sink_fraction: list[float]
+    ring_contracting: list[float]
+    too_few: str | None
+
+
+def claim_statistics(rows: list[dict[str, Any]], seeds: Sequence[int], min_radius: float) -> ClaimStatistics:
+    """Per-seed statistics of :func:`contraction_sweep`'s runs with ε > 0 for the ledger.
+
+    Fixed points farther than ``min_radius`` from the origin count as on the ring, as in
+    :func:`fixed_point_summary`. A seed without fixed points gets NaN fractions.
+    """
+    runs = [r for r in rows if r["eps"] > 0]
+    eps_axis = sorted({r["eps"] for r in runs})
+
+    def curve(key: str, seed: int) -> list[float]:
+        by_eps = {r["eps"]: r[key] for r in runs if r["seed"] == seed}
+        return [by_eps[e] for e in eps_axis]
+
+    def fraction(seed: int, count) -> float:
+        group = [r for r in runs if r["seed"] == seed and r["n_fixed"]]
+        n = sum(r["n_fixed"] for r in group)
+        return sum(count(r) for r in group) / n if n else float("nan")
+
+    def ring_contracting(seed: int) -> float:
+        neg = total = 0
+        for r in runs:
+            if r["seed"] == seed:
+                ring = [c for c, rad in zip(r.get("fixed_normal_curv", []), r.get("fixed_radius", [])) if rad > min_radius]
+                neg, total = neg + sum(c < 0 for c in ring), total + len(ring)
+        return neg / max(total, 1)
+
+    return ClaimStatistics(
+        eps_axis=eps_axis,
+        asymmetry=[curve("data_field_asym", s) for s in seeds],
+        paper_asymmetry=[[1 - v for v in curve("data_sym_J", s)] for s in seeds],
+        complex_fraction=[fraction(s, lambda r: round(r["fixed_complex_fraction"] * r["n_fixed"])) for s in seeds],
+        sink_fraction=[fraction(s, lambda r: r["fixed_sinks"]) for s in seeds],
+        ring_contracting=[ring_contracting(s) for s in seeds],
+        too_few=f"only {len(eps_axis)} contraction weights: a trend needs at least 3" if len(eps_axis) < 3 else None,
+    )
+
+
+def run_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs without their per-fixed-point lists, for the summary file; runs with ε > 0 also
+    carry ``data_asym_J`` = 1 − sym(∂r/∂x) and ``one_minus_cos`` = 1 − cosine, as plotted."""
+    out = []
+    for r in rows:
+        rec = {k: v for k, v in r.items() if not isinstance(v, list)}
+        if r["eps"] > 0:
+            rec["data_asym_J"] = 1 - r["data_sym_J"]
+            rec["one_minus_cos"] = 1 - r["data_score_cosine"]
+        out.append(rec)
+    return out

@@ -1,5 +1,4 @@
 """Claims of conservae_lib.curl_training (chapter 05_curl_2d): exact curl on a grid during training."""
-import math
 
 import pytest
 import torch
@@ -86,3 +85,70 @@ def test_plain_training_lowers_the_curl_near_the_data_and_the_table_shows_both_r
     assert near < 1
     rows = curl_training.curl_rows({"plain": {"circle": [run]}})
     assert rows[0]["ratio near"] == f"{near:.2g}" and "ratio box" in rows[0]
+
+
+@pytest.fixture(scope="module")
+def chapter_runs():
+    """The chapter's three models on two small data sets, two seeds, a few epochs."""
+    data, probes = curl_training.make_problems(["line", "circle"], 60, 0.03, seed=0, half_width=1.2, grid_n=9,
+                                               near_radius=0.2)
+    runs = curl_training.train_models(data, probes, [0, 1], dae_noise=0.1, hidden=8, epochs=4, batch_size=20,
+                                      record_every=2)
+    return data, probes, runs
+
+
+def test_make_problems_gives_the_seeded_data_sets_and_their_probes_on_the_box():
+    data, probes = curl_training.make_problems(["spiral", "line"], 30, 0.05, seed=3, half_width=1.0, grid_n=7,
+                                               near_radius=0.2)
+    assert list(data) == list(probes) == ["spiral", "line"]
+    assert torch.equal(data["line"], toy_data.make_dataset("line", 30, 0.05, seed=3))
+    assert tuple(probes["spiral"].box) == (-1.0, 1.0, -1.0, 1.0) and probes["spiral"].n == 7
+
+
+def test_train_models_is_train_and_track_for_every_seed_with_the_tied_control_on_the_first(chapter_runs):
+    data, probes, (plain, denoising, tied) = chapter_runs
+    assert [r["seed"] for r in plain["circle"]] == [r["seed"] for r in denoising["circle"]] == [0, 1]
+    assert [r["seed"] for r in tied["line"]] == [0]
+    again = curl_training.train_and_track(data["circle"], probes["circle"], hidden=8, noise=0.1, epochs=4,
+                                          batch_size=20, record_every=2, seed=1, progress=False)
+    assert again["history"] == denoising["circle"][1]["history"]
+    assert [r["epoch"] for r in plain["line"][0]["history"]] == [0, 2, 4]
+
+
+def test_fig3_statistic_summary_and_glued_texts(chapter_runs):
+    _, _, (plain, denoising, tied) = chapter_runs
+    assert list(curl_training.FIG3_READINGS)[0] is None  # the paper's reading first
+    ratios = curl_training.fig3_ratios(plain, "curl_abs_near")
+    assert ratios == [curl_training.ratio_final_initial(r, "curl_abs_near") for n in ("line", "circle") for r in plain[n]]
+    s = curl_training.summary(plain, denoising, tied)
+    assert s["tied_max_abs"] < 1e-10  # Corollary 1
+    assert s["near_ratio"]["circle"] == pytest.approx(sum(ratios[2:]) / 2)
+    assert list(s["histories"]) == ["plain", "denoising"] and len(s["histories"]["plain"]["line"]) == 2
+    claims = [{"verdict": "a"}, {"verdict": "b"}]
+    texts = curl_training.glue_texts(s, claims)
+    assert texts["n_near_below_box"].endswith(" of 2") and texts["verdict05_box"] == "b"
+    assert set(texts) == {"near_best", "near_worst", "box_best", "box_worst", "n_near_below_box",
+                          "n_rel_near_below_box", "tied_max", "verdict05", "verdict05_box"}
+    assert curl_training.data_note(200, 0.03, 100, "relu", 30).startswith("200 noisy points per curve (noise 0.03)")
+
+
+def test_the_chapter_figures_have_one_column_per_data_set(chapter_runs):
+    import matplotlib.pyplot as plt
+
+    data, probes, (plain, denoising, tied) = chapter_runs
+    for fig, n_axes in ((curl_training.plot_datasets(data, probes), 2),
+                        (curl_training.plot_figure3(plain, denoising, probes, data, 4), 3 * 2 + 3 * 2),  # + colour bars
+                        (curl_training.plot_curl_against_time(plain, denoising, tied), 4)):
+        assert len(fig.axes) == n_axes
+        plt.close(fig)
+
+
+def test_one_thread_on_cpu_only_touches_cpu_runs():
+    before = torch.get_num_threads()
+    try:
+        curl_training.one_thread_on_cpu(torch.device("meta"))
+        assert torch.get_num_threads() == before
+        curl_training.one_thread_on_cpu(torch.device("cpu"))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -321,3 +321,21 @@ def test_optimizer_readings_include_plain_sgd_and_momentum():
     by_opt = E.optimizer_settings(E.settings_from(cfg), cfg)
     assert {"adam", "sgd", "sgd_plain"} <= set(by_opt)
     assert all(st.optimizer == o for o, st in by_opt.items())
+
+
+# ----------------------------------------------------------------------------- the command line (issue 17 §4)
+@pytest.mark.parametrize("argv, says", [
+    (["paper", "--workers", "0"], "--workers must be a positive integer"),
+    (["paper", "--threads", "-1"], "--threads must be 0"),
+    (["smok"], "invalid choice: 'smok'"),
+    (["paper", "--only", "AE.relu"], "unrecognized arguments: --only AE.relu"),
+    (["paper", "--seeds", "-1"], "unrecognized arguments: --seeds -1"),
+])
+def test_empirical_command_line_refuses_bad_arguments_in_one_line_before_training(argv, says, capsys):
+    from conservae_lib.empirical import main
+
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    lines = [ln for ln in capsys.readouterr().err.strip().splitlines() if not ln.startswith(("usage:", " "))]
+    assert len(lines) == 1 and says in lines[0], lines

@@ -1,11 +1,16 @@
 """Tests of conservae_lib.local: fixed points, spectra, score matching and the sweep.
 Chapter: *Proposition 3 — local conservativeness*."""
+import math
+
+import matplotlib
 import pytest
 import torch
 
-from conservae_lib import local
-from conservae_lib.densities import GaussianMixture, NoisyCircle
-from conservae_lib.models import AutoEncoder
+matplotlib.use("Agg")
+
+from conservae_lib import local, local_figures  # noqa: E402
+from conservae_lib.densities import GaussianMixture, NoisyCircle  # noqa: E402
+from conservae_lib.models import AutoEncoder  # noqa: E402
 
 DT = torch.float64
 
@@ -55,6 +60,9 @@ def test_contraction_sweep_runs_and_records_every_measurement():
     assert set(models) == {(0.0, 0), (0.1, 0)}
     again = local.contraction_sweep(NoisyCircle(1.0, 0.3), [0.1], [0], hidden=6, n_train=60, n_eval=30, n_starts=10, epochs=2)
     assert again[0]["data_field_asym"] == rows[1]["data_field_asym"]  # seeded: identical numbers
+    with_base = local.contraction_sweep(NoisyCircle(1.0, 0.3), [0.1], [0], baseline=True, hidden=6, n_train=60, n_eval=30,
+                                        n_starts=10, epochs=2)
+    assert [r["eps"] for r in with_base] == [0.0, 0.1] and with_base[1]["data_field_asym"] == rows[1]["data_field_asym"]
 
 
 def test_contraction_sweep_rejects_bad_arguments():
@@ -74,3 +82,64 @@ def test_summaries_pool_seeds():
     assert (f["sinks"], f["saddles"], f["n_ring"], f["ring_sinks"]) == (2, 2, 2, 2)
     assert f["ring_normal_negative"] == 1.0 and f["ring_normal_ratio"] == 0.5
     assert f["inside_kinds"] == ["saddle"]
+
+
+def _run(eps, seed, asym, sym_j, kinds, radius, normal, cplx=0.0):
+    return {"eps": eps, "seed": seed, "data_field_asym": asym, "data_sym_J": sym_j, "data_score_cosine": 0.5,
+            "n_fixed": len(kinds), "fixed_kinds": kinds, "fixed_sinks": kinds.count("sink"),
+            "fixed_complex_fraction": cplx, "fixed_radius": radius, "fixed_normal_curv": normal}
+
+
+def test_claim_statistics_are_per_seed_curves_and_pooled_fractions():
+    rows = [_run(0.0, 0, 0.9, 0.8, [], [], []),
+            _run(0.1, 0, 0.3, 0.99, ["sink", "saddle"], [1.0, 1.0], [-1.0, 1.0], cplx=0.5),
+            _run(0.01, 0, 0.1, 0.999, ["sink", "source"], [1.0, 0.0], [-1.0, 2.0]),
+            _run(0.1, 1, 0.4, 0.98, [], [], []), _run(0.01, 1, 0.2, 0.997, [], [], [])]
+    st = local.claim_statistics(rows, [0, 1], min_radius=0.5)
+    assert st.eps_axis == [0.01, 0.1] and st.asymmetry == [[0.1, 0.3], [0.2, 0.4]]
+    assert st.paper_asymmetry[0] == pytest.approx([0.001, 0.01])
+    assert st.complex_fraction[0] == 0.25 and st.sink_fraction[0] == 0.5  # 1 of 4, 2 of 4 fixed points
+    assert st.ring_contracting == [2 / 3, 0.0]  # seed 0: the point at radius 0 is not on the ring
+    assert math.isnan(st.sink_fraction[1]) and st.too_few.startswith("only 2")
+    assert local.claim_statistics(rows + [_run(0.001, 0, 0.05, 1.0, [], [], [])], [0], 0.5).eps_axis == [0.001, 0.01, 0.1]
+    rec = local.run_records(rows)
+    assert "fixed_kinds" not in rec[1] and rec[1]["data_asym_J"] == pytest.approx(0.01) and rec[1]["one_minus_cos"] == 0.5
+    assert "data_asym_J" not in rec[0]  # no contraction: nothing plotted against ε
+
+
+def _stat(v):
+    return {"mean": v, "std": 0.0}
+
+
+def test_findings_read_the_summaries():
+    summary = [{"eps": e, "n_seeds": 1, "data_field_asym": _stat(a), "data_sym_J": _stat(1 - a / 10),
+                "data_score_rel_error": _stat(se), "data_score_cosine": _stat(0.9), "data_score_scale": _stat(0.8),
+                "data_hessian_error": _stat(he)}
+               for e, a, se, he in [(0.1, 0.4, 0.5, 0.9), (0.01, 0.04, 0.2, 0.3), (0.0, 0.7, None, None)]]
+    summary[2] = {"eps": 0.0, "n_seeds": 1, "data_field_asym": _stat(0.7)}
+    fps = [{"eps": 0.1, "complex_fraction": 0.0, "ring_normal_negative": 1.0, "saddles": 1, "sources": 0},
+           {"eps": 0.01, "complex_fraction": 0.25, "ring_normal_negative": 0.5, "saddles": 2, "sources": 1},
+           {"eps": 0.0, "complex_fraction": 1.0, "saddles": 5, "sources": 5}]
+    f = local.findings(summary, fps)
+    assert (f["asym_large"], f["asym_small"], f["asym_base"]) == (0.4, 0.04, 0.7)
+    assert f["asym_slope"] == pytest.approx(1.0)  # asymmetry ∝ ε
+    assert f["score_best_eps"] == 0.01 and f["score_improves_to_end"] and f["hess_worse"]
+    assert (f["complex_max"], f["ring_neg_min"], f["saddles"], f["sources"]) == (0.25, 0.5, 3, 1)
+    assert f["sym_J_min"] == pytest.approx(0.96)
+    text = local_figures.findings_lines(f)
+    assert len(text.splitlines()) == 4 and "(the smallest ε)" in text and "without contraction 0.7;" in text
+
+
+def test_chapter_figures_and_tables_draw_a_small_sweep():
+    circle = NoisyCircle(1.0, 0.3)
+    rows, models = local.contraction_sweep(circle, [0.1, 0.05], [0], baseline=True, hidden=6, n_train=60, n_eval=30,
+                                           n_starts=10, epochs=2, keep_models=True)
+    summary = local.summarize_sweep(rows)
+    assert list(local_figures.sweep_table(summary).index)[-1] == "0 (no contraction)"
+    fp = local_figures.fixed_point_table(local.fixed_point_summary(rows, min_radius=0.4))
+    assert len(fp) == 3 and "inside the ring" in fp.columns
+    assert local_figures.view_box(circle) == (-1.8, 1.8, -1.8, 1.8)
+    assert len(local_figures.density_figure(circle, circle.sample(50)).axes) >= 2
+    assert len(local_figures.sweep_figure(rows).axes) >= 3
+    assert len(local_figures.fields_figure(models, rows, circle, [0.1, 0.05], 0, circle.ridge_radius()).axes) >= 3
+    assert "data_asym_J" not in rows[1]  # drawing does not change the runs
