@@ -765,9 +765,15 @@ def claim_inputs(runs: Sequence[RunResult], x_eval: Tensor, reading: str | None 
         lambda a, b: rise(a) > rise(b)))
     wl, plain = [by[("AE.sigmoid_wl", sd)] for sd in seeds], [by[("AE.sigmoid", sd)] for sd in seeds]
     bad = _not_tested(wl + plain)
-    add("wl-curvature", "wl-curvature", **({"not_tested": bad} if bad else {
-        "values": [hidden_statistics(r.model, x_eval)["in_band"] for r in wl],
-        "control": [hidden_statistics(r.model, x_eval)["in_band"] for r in plain]}))
+    if bad:
+        add("wl-curvature", "wl-curvature", not_tested=bad)
+        add("wl-curvature.contrast", "wl-curvature", not_tested=bad)
+        return out
+    share_wl = [hidden_statistics(r.model, x_eval)["in_band"] for r in wl]
+    share_plain = [hidden_statistics(r.model, x_eval)["in_band"] for r in plain]
+    add("wl-curvature", "wl-curvature", values=share_wl, control=share_plain)
+    add("wl-curvature.contrast", "wl-curvature", values=[bool(a > b) for a, b in zip(share_wl, share_plain)],
+        n_seeds=len(seeds))
     return out
 
 

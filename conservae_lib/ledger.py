@@ -679,6 +679,15 @@ _CLAIM_LIST: list[Claim] = [
           "after training with weight-length constraints, one number per seed; the control is the same share without "
           "the constraint (the claim is about what the constraint does)",
           AtLeast(0.5, 0.3, why="'most' means more than half; 0.3 is partly")),
+    Claim("wl-curvature.contrast", CH04, "claim", "'Symmetricity of weights product'",
+          "when training with weight length constraints. This forces h_l(x) to be concentrated on high curvature "
+          "regions",
+          "the weight-length constraint puts more sigmoid pre-activations in the high-curvature band than training "
+          "without it",
+          None,
+          "one boolean per seed: share of sigmoid pre-activations in the band with the constraint > the same share "
+          "without it (sigmoid AE, same seed)",
+          Count(1.0, 0.5, why="'forces' claims the effect for every run; half of the seeds is partly")),
     # ---------------------------------------------------------------- chapter 05
     Claim("fig3", CH05, "figure", "Figure 3, 'Empirical Conservativeness'",
           "the curl decrease very sharply during training",

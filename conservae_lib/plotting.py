@@ -17,7 +17,7 @@ from .fields import FieldLike, as_field, curl_2d
 Tensor = torch.Tensor
 Box = Sequence[float]
 
-__all__ = ["grid_2d", "field_on_grid", "plot_field", "plot_scalar", "plot_curl", "plot_model_2d", "panels"]
+__all__ = ["grid_2d", "field_on_grid", "plot_field", "plot_scalar", "plot_model_2d", "panels"]
 
 
 def grid_2d(box: Box = (-1, 1, -1, 1), n: int = 25, dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, np.ndarray, Tensor]:
@@ -86,13 +86,6 @@ def plot_scalar(
     if title:
         ax.set_title(title)
     return cs
-
-
-def plot_curl(ax: plt.Axes, field: FieldLike, box: Box = (-1, 1, -1, 1), n: int = 60, title: str | None = None):
-    """Heat map of the exact curl (from Jacobians) of a 2-D field over ``box``."""
-    x, y, pts = grid_2d(box, n, _dtype_of(field))
-    c = curl_2d(field, pts).detach().cpu().numpy().reshape(n, n)
-    return plot_scalar(ax, x, y, c, title=title, cmap="RdBu_r", symmetric=True)
 
 
 def panels(n: int, width: float = 4.0, height: float = 3.8, **kw) -> tuple[plt.Figure, np.ndarray]:

@@ -22,7 +22,7 @@ def test_registry_holds_the_claims_the_chapters_use():
         "prop1", "prop2", "cor1", "tied-strict", "eq8", "supp-CE", "prop3", "prop3.real-eigenvalues", "prop3.sink",
         *(f"table1.{m}.{c}" for m in ("AE", "CAE") for c in ("relu", "relu_wl", "sigmoid", "sigmoid_wl")),
         "wl-higher", "cae-more-symmetric", "fig2.plateau.AE", "fig2.plateau.CAE", "fig2", "fig1",
-        "weights-product", "weights-product.sigmoid", "wl-curvature", "fig3", "fig4.tied", "fig4.untied",
+        "weights-product", "weights-product.sigmoid", "wl-curvature", "wl-curvature.contrast", "fig3", "fig4.tied", "fig4.untied",
         *(f"table2.{r}.b{b}" for r in ("tied", "untied") for b in L.TABLE2_BETAS),
         "table2.trend", "table2.below-1", "recover-93", "fig5", "alg1",
     ]
@@ -318,3 +318,10 @@ def test_wl_higher_and_table1_accept_numpy_and_torch_values():
     assert L.judge("table1.AE.relu", torch.tensor([0.959, 0.958], dtype=torch.float64))["verdict"] == L.REPRODUCED
     assert L.judge("fig5", np.array([[3.0, 2.0, 1.0]] * 2), axis=np.array([0.0, 0.5, 1.0]))["verdict"] == L.REPRODUCED
     assert L.judge("alg1", np.float64(float("nan")))["verdict"] == L.NOT_TESTED
+
+
+def test_wl_curvature_contrast_count_rule_passes_and_fails():
+    """The constraint must put more pre-activations in the band than no constraint, seed by seed."""
+    assert L.judge("wl-curvature.contrast", [True, True, True], n_seeds=3)["verdict"] == L.REPRODUCED
+    assert L.judge("wl-curvature.contrast", [False, False, False], n_seeds=3)["verdict"] == L.NOT_REPRODUCED
+    assert L.judge("wl-curvature.contrast", [True, False, True], n_seeds=3)["verdict"] == L.PARTLY
