@@ -1,0 +1,188 @@
+"""The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
+
+From the chapter's configuration (``profiles.configure('mnist_symmetricity', …)``): the reference
+:class:`~conservae_lib.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
+optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
+the command line ``python -m conservae_lib.empirical PROFILE`` that pre-trains all of them (:func:`main`).
+Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import torch
+
+from .data import MNIST
+from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
+from .readings import better_supported, choose_epsilon, epsilon_jobs, reading_summary
+
+__all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
+           "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "train_ae_and_epsilon",
+           "train_cae", "train_primary", "main"]
+
+#: How the book names the optimisers (``training.OPTIMIZERS``).
+OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
+                                    "lbfgs": "L-BFGS"}
+
+
+def settings_from(cfg: Any) -> Settings:
+    """The reference :class:`Settings` of a chapter configuration (``profiles.configure('mnist_symmetricity', …)``):
+    the profile's ``optimizer`` and ``lr`` (the optimiser of the ε rule), eq. (10) as the CAE penalty; ε is
+    set per CAE cell by :func:`cell_settings` once :func:`choose_epsilon` has chosen it, the optimiser of
+    the primary reading by :func:`better_supported` among :func:`optimizer_settings`."""
+    for name in ("eps_epochs", "sens_epochs"):
+        if name in cfg and cfg[name] > cfg["epochs"]:
+            raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
+                             "since its runs are compared with the main runs at that epoch.")
+    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lr"]),
+                    optimizer=cfg["optimizer"], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
+                    metrics_every=cfg["metrics_every"], checkpoint_every=cfg["checkpoint_every"], device=cfg["device"],
+                    contraction="eq10")
+
+
+def cell_settings(settings: Settings, spec: RunSpec, eps: Mapping[str, float] | None = None) -> Settings:
+    """The settings of one cell: ``settings`` for an AE, with the cell's ε of eq. (10) for a CAE."""
+    if spec.model == "AE":
+        return settings
+    if eps is None or spec.key not in eps:
+        raise ValueError(f"cell {spec.key} needs its ε (choose_epsilon) before it can be trained.")
+    return replace(settings, contraction="eq10", cae_weight=float(eps[spec.key]))
+
+
+def grid_jobs(settings: Settings, seeds: Sequence[int], model: str | None = None,
+              eps: Mapping[str, float] | None = None) -> list[tuple[RunSpec, Settings, int]]:
+    """(configuration, settings, seed) for the Table 1 cells of ``model`` (None: all), seed-major."""
+    return [(s, cell_settings(settings, s, eps), seed) for seed in seeds for s in GRID if model in (None, s.model)]
+
+
+def optimizer_settings(settings: Settings, cfg: Any) -> dict[str, Settings]:
+    """The optimiser readings of the chapter: name (the optimiser's) → its settings, from the
+    profile's ``optimizers`` and ``lrs``; everything else as in ``settings``."""
+    if len(cfg["optimizers"]) != len(cfg["lrs"]):
+        raise ValueError(f"parameters 'optimizers' and 'lrs' must have the same length; got {len(cfg['optimizers'])} "
+                         f"and {len(cfg['lrs'])}.")
+    if len(set(cfg["optimizers"])) != len(cfg["optimizers"]):
+        raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg['optimizers']!r}.")
+    return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg["optimizers"], cfg["lrs"])}
+
+
+def by_optimizer(runs: Iterable[RunResult]) -> dict[str, list[RunResult]]:
+    """Runs grouped by their optimiser, in Table 1's order within each group."""
+    out: dict[str, list[RunResult]] = {}
+    for r in runs:
+        out.setdefault(r.settings.optimizer, []).append(r)
+    order = [g.key for g in GRID]
+    return {k: sorted(v, key=lambda r: (order.index(r.spec.key), r.seed)) for k, v in out.items()}
+
+
+def rifai_jobs(settings: Settings, weight: float, seed: int) -> list[tuple[RunSpec, Settings, int]]:
+    """The CAE cells under the second reading, Rifai's λ‖∂h/∂x‖²_F with λ = ``weight`` (one seed)."""
+    rifai = replace(settings, contraction="rifai", cae_weight=float(weight))
+    return [(s, rifai, seed) for s in GRID if s.model == "CAE"]
+
+
+def seeds_from(cfg: Any) -> list[int]:
+    """``n_seeds`` consecutive seeds starting at ``seed``."""
+    return [cfg["seed"] + i for i in range(cfg["n_seeds"])]
+
+
+def variations_from(cfg: Any, lr: float) -> list[tuple[str, str, Any]]:
+    """The one-at-a-time changes of the sensitivity table: learning rate ``lr`` × each of
+    ``sens_lr_factor`` (AE, sigmoid and ReLU), batch size (AE sigmoid) and α (AE sigmoid+wl and
+    ReLU+wl); ε has its own table."""
+    out: list[tuple[str, str, Any]] = []
+    out += [(k, "lr", float(lr * f)) for f in cfg["sens_lr_factor"] for k in ("AE.sigmoid", "AE.relu")]
+    out += [("AE.sigmoid", "batch_size", int(v)) for v in cfg["sens_batch_size"]]
+    out += [(k, "alpha", float(v)) for v in cfg["sens_alpha"] for k in ("AE.sigmoid_wl", "AE.relu_wl")]
+    return out
+
+
+def sensitivity_jobs(settings: Settings, cfg: Any) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs behind :func:`sensitivity` (trained in the same pool as the others)."""
+    specs = {s.key: s for s in GRID}
+    short = replace(settings, epochs=cfg["sens_epochs"])
+    return [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg, settings.lr)]
+
+
+def load_data(cfg: Any) -> MNIST:
+    """MNIST as the chapter's ``data_source`` / ``data_root`` / ``n_train`` / ``n_test`` ask."""
+    from .data import load_mnist
+
+    return load_mnist(cfg["data_source"], cfg["data_root"], seed=cfg["seed"], n_train=cfg["n_train"], n_test=cfg["n_test"])
+
+
+def train_ae_and_epsilon(cfg: Any, settings: Settings, by_opt: Mapping[str, Settings], data: MNIST,
+                         checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
+                         ) -> tuple[list[RunResult], list[RunResult], dict[str, float], list[dict[str, Any]]]:
+    """First stage: the AE cells of every optimiser reading (first seed) and the short ε runs, trained
+    together; then ε of eq. (10) per CAE cell by :func:`~conservae_lib.readings.choose_epsilon` against
+    the reference optimiser's AEs. Returns (AE runs, ε runs, ε per CAE cell, one row per ε run)."""
+    ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "AE")]
+    eps_jobs = epsilon_jobs(settings, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])
+    trained = train_runs(ae_jobs + eps_jobs, data, checkpoint_dir, progress=progress, workers=workers)
+    ae_runs, eps_runs = trained[: len(ae_jobs)], trained[len(ae_jobs):]
+    eps, rows = choose_epsilon(by_optimizer(ae_runs)[settings.optimizer], eps_runs, cfg["eps_epochs"],
+                               cfg["eps_tolerance"])
+    return ae_runs, eps_runs, eps, rows
+
+
+def train_cae(cfg: Any, by_opt: Mapping[str, Settings], eps: Mapping[str, float], data: MNIST,
+              checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
+    """Second stage: the CAE cells of every optimiser reading (first seed), each with its ε of eq. (10)."""
+    cae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps)]
+    return train_runs(cae_jobs, data, checkpoint_dir, progress=progress, workers=workers)
+
+
+def train_primary(cfg: Any, psettings: Settings, eps: Mapping[str, float], first: Sequence[RunResult], data: MNIST,
+                  checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
+                  ) -> tuple[list[RunResult], list[RunResult], list[RunResult]]:
+    """Third stage, under the primary optimiser ``psettings``: its cells' other seeds, the second CAE
+    reading (Rifai's penalty, first seed) and the sensitivity runs, trained together. ``first`` are its
+    first-seed runs. Returns (the primary reading's runs in Table 1's order, the Rifai runs, every run
+    trained here)."""
+    rifai = rifai_jobs(psettings, cfg["rifai_weight"], cfg["seed"])
+    more = grid_jobs(psettings, seeds_from(cfg)[1:], eps=eps)
+    trained = train_runs(more + rifai + sensitivity_jobs(psettings, cfg), data, checkpoint_dir, progress=progress,
+                         workers=workers)
+    runs = by_optimizer(list(first) + trained[: len(more)])[psettings.optimizer]
+    return runs, trained[len(more): len(more) + len(rifai)], trained
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m conservae_lib.empirical PROFILE [--workers K] [--threads T]``.
+
+    Trains every run of the chapter under a profile into its checkpoint folder, exactly as the
+    chapter does (the chapter then reads the finished checkpoints): the AE cells and the ε runs,
+    then — with ε chosen by :func:`~conservae_lib.readings.choose_epsilon` — the CAE cells, the other
+    readings and the sensitivity runs, in a pool of K processes (:func:`train_runs`).
+    """
+    import argparse
+
+    from . import profiles, results
+
+    ap = argparse.ArgumentParser(prog="python -m conservae_lib.empirical")
+    ap.add_argument("profile", choices=profiles.PROFILES)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error(f"--workers must be a positive integer; got {args.workers}.")
+    if args.threads < 0:
+        ap.error(f"--threads must be 0 (torch's default) or a positive integer; got {args.threads}.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = profiles.configure("mnist_symmetricity", args.profile)
+    data = load_data(cfg)
+    settings = settings_from(cfg)
+    ckpt = results.results_dir("mnist_symmetricity", args.profile) / "checkpoints"
+    by_opt = optimizer_settings(settings, cfg)
+    ae_runs, eps_runs, eps, _ = train_ae_and_epsilon(cfg, settings, by_opt, data, ckpt, workers=args.workers)
+    cae_runs = train_cae(cfg, by_opt, eps, data, ckpt, workers=args.workers)
+    seed0 = by_optimizer(ae_runs + cae_runs)
+    primary = better_supported({o: reading_summary(rs) for o, rs in seed0.items()})
+    _, _, trained = train_primary(cfg, by_opt[primary], eps, seed0[primary], data, ckpt, workers=args.workers)
+    for r in ae_runs + eps_runs + cae_runs + trained:
+        print(f"{r.name}: sym {r.final():.4f}, {r.wall_s:.0f} s{'; degenerate' if r.degenerate else ''}", flush=True)
+    print(f"primary optimiser: {primary}", flush=True)
