@@ -475,10 +475,13 @@ def pool_benchmark(
 
 
 # ----------------------------------------------------------------------------- the book
-def chapter_timings(notebook_dir: str | Path) -> list[dict[str, Any]]:
+def chapter_timings(notebook_dir: str | Path, results_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Wall time and device of each executed notebook in ``notebook_dir`` (from the metadata the
     pipeline writes: ``metadata["conservae"]["timing"]``), in book order; notebooks without a
-    record are listed with ``wall_s=None``."""
+    record are listed with ``wall_s=None``. With ``results_dir`` (``results/<profile>``), also
+    ``train_s``: the training wall time the chapter's summary records run by run (its ``wall_s``
+    mapping, summed; None when it records none) — what a first run costs even when the page itself
+    was executed by reloading finished checkpoints."""
     rows = []
     for path in sorted(Path(notebook_dir).glob("*.ipynb")):
         try:
@@ -489,8 +492,22 @@ def chapter_timings(notebook_dir: str | Path) -> list[dict[str, Any]]:
         rows.append({
             "notebook": path.stem, "profile": (meta.get("parameters") or {}).get("profile"),
             "wall_s": timing.get("wall_s"), "device": timing.get("device"),
+            "train_s": _training_seconds(Path(results_dir), path.stem) if results_dir is not None else None,
         })
     return rows
+
+
+def _training_seconds(results_dir: Path, notebook: str) -> float | None:
+    """Sum of the per-run training wall times in ``<results_dir>/<chapter>/summary.json``."""
+    summary = results_dir / notebook.split("_", 1)[-1] / "summary.json"
+    try:
+        runs = json.loads(summary.read_text()).get("wall_s")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(runs, dict) or not runs:
+        return None
+    values = [v for v in runs.values() if isinstance(v, (int, float)) and math.isfinite(v)]
+    return float(sum(values)) if values else None
 
 
 # ----------------------------------------------------------------------------- the book on another device
@@ -511,7 +528,7 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
     bench = base / "performance" / "benchmark.json"
     here = machine(dev)
     # only pages executed on this device (a page left from another machine keeps its own label)
-    chapters = [r for r in chapter_timings(notebook_dir) if r["device"] in (here["device"], None) or dev.type == "cpu"]
+    chapters = [r for r in chapter_timings(notebook_dir, Path(results_root) / profile) if r["device"] in (here["device"], None) or dev.type == "cpu"]
     return {
         **here, "cuda": torch.version.cuda, "profile": profile, "command": command, "note": note,
         "date": datetime.date.today().isoformat(), "chapters": chapters, "claims": claims,

@@ -149,7 +149,20 @@ def test_chapter_timings_read_the_pipeline_metadata(tmp_path):
     rows = benchmark.chapter_timings(tmp_path)
     assert [r["notebook"] for r in rows] == ["01_y", "02_x"]
     assert rows[0]["wall_s"] is None and rows[1] == {"notebook": "02_x", "profile": "paper", "wall_s": 12.5,
-                                                      "device": "CPU (2 cores)"}
+                                                      "device": "CPU (2 cores)", "train_s": None}
+
+
+def test_chapter_timings_add_the_training_time_the_summary_records_run_by_run(tmp_path):
+    nbs, res = tmp_path / "nb", tmp_path / "results"
+    nbs.mkdir()
+    (nbs / "04_mnist_x.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (nbs / "05_y.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (res / "mnist_x").mkdir(parents=True)
+    (res / "mnist_x" / "summary.json").write_text(json.dumps({"wall_s": {"a": 10.0, "b": 2.5, "c": None}}))
+    (res / "y").mkdir()
+    (res / "y" / "summary.json").write_text(json.dumps({"wall_s": 3.0}))  # not run by run: no training time
+    rows = benchmark.chapter_timings(nbs, res)
+    assert [r["train_s"] for r in rows] == [12.5, None]
 
 
 def test_a_device_record_holds_timings_and_claims_and_compares_with_this_machine(tmp_path):
@@ -163,7 +176,7 @@ def test_a_device_record_holds_timings_and_claims_and_compares_with_this_machine
              "spread": 0.3, "section": "x"}
     (chapter / "summary.json").write_text(json.dumps({"claims": [claim]}))
     rec = benchmark.device_record(nb, tmp_path / "results", "paper", "make book")
-    assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU"}]
+    assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU", "train_s": None}]
     assert rec["claims"]["mnist_symmetricity"][0]["ours"] == 81.0 and rec["benchmark"] is None and rec["note"] == ""
     rows = benchmark.time_rows([{"notebook": "04_x", "wall_s": 36.0}], rec["chapters"])
     assert rows[0]["here / device"].startswith("3")

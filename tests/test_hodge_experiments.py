@@ -6,6 +6,7 @@ import torch
 
 from conservae_lib import AutoEncoder, fields, hodge
 from conservae_lib import hodge_experiments as experiments
+from conservae_lib import hodge_figures as figures
 
 
 def _small(name, n=14):
@@ -155,12 +156,12 @@ def test_the_toy_chapter_tables_figures_and_page_values(toy_chapter):
 
     matplotlib.use("Agg")
     t = toy_chapter
-    assert len(experiments.main_models_table(t["scores"], [0, 1])) == 4
-    assert experiments.methods_table(t["comparison"]).index.name == "method"
-    assert list(experiments.more_fields_table(t["more"], 1.0)["field"]).count("sine_cell") == 3
-    values = experiments.page_values(t["evidence"], t["comparison"], t["more"], t["runs"], [0.1, 1.0], t["claims"])
+    assert len(figures.main_models_table(t["scores"], [0, 1])) == 4
+    assert figures.methods_table(t["comparison"]).index.name == "method"
+    assert list(figures.more_fields_table(t["more"], 1.0)["field"]).count("sine_cell") == 3
+    values = figures.page_values(t["evidence"], t["comparison"], t["more"], t["runs"], [0.1, 1.0], t["claims"])
     assert values["n_seeds"] == "2" and values["best_lam"] in {"0.1", "1.0"} and all(isinstance(v, str) for v in values.values())
-    for fig in (hodge.plot_reference(t["ref"]), experiments.plot_figure4(t["ref"], t["runs"], seed=0),
-                experiments.plot_ablations(t["ref"], t["ablations"]), experiments.plot_more_fields(t["more"], 1.0)):
+    for fig in (hodge.plot_reference(t["ref"]), figures.plot_figure4(t["ref"], t["runs"], seed=0),
+                figures.plot_ablations(t["ref"], t["ablations"]), figures.plot_more_fields(t["more"], 1.0)):
         assert fig.axes
         matplotlib.pyplot.close(fig)
