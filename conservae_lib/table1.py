@@ -25,7 +25,8 @@ from .models import AutoEncoder
 Tensor = torch.Tensor
 
 __all__ = ["table1", "curves", "random_baseline", "tied_baseline", "high_curvature_band", "hidden_statistics",
-           "sensitivity", "SECTIONS", "claim_inputs", "baselines", "hidden_by_model", "judge_claims", "summary_record"]
+           "sensitivity", "SECTIONS", "claim_inputs", "baselines", "hidden_by_model", "judge_claims", "summary_record",
+           "data_check_reading", "data_check_claims", "data_check_record"]
 
 def _group(results: Sequence[RunResult]) -> dict[str, list[RunResult]]:
     out: dict[str, list[RunResult]] = {}
@@ -156,7 +157,7 @@ def sensitivity(
 # ----------------------------------------------------------------------------- what the ledger is handed
 #: The MyST label of the section that shows the evidence of each claim of the chapter.
 SECTIONS: dict[str, str] = {
-    "table1": "sec-mnist-table1", "wl-higher": "sec-mnist-table1", "cae-more-symmetric": "sec-mnist-table1",
+    "table1": "sec-mnist-table1", "data-check": "sec-mnist-data-check", "wl-higher": "sec-mnist-table1", "cae-more-symmetric": "sec-mnist-table1",
     "fig2.plateau.AE": "sec-mnist-fig2", "fig2.plateau.CAE": "sec-mnist-fig2", "fig2": "sec-mnist-fig2",
     "fig1": "sec-mnist-fig1", "weights-product": "sec-mnist-weights", "weights-product.sigmoid": "sec-mnist-weights",
     "wl-curvature": "sec-mnist-weights", "rifai": "sec-mnist-rifai", "optimizer": "sec-mnist-optimizer",
@@ -273,12 +274,42 @@ def judge_claims(runs: Sequence[RunResult], readings: dict[str, Sequence[RunResu
     return claims
 
 
+def data_check_reading(data: MNIST, seed: int) -> str:
+    """The reading label of the data-set check's records: which data, how many training images, which seed."""
+    return f"{data.source}, {len(data.x_train):,} training images, seed {seed}"
+
+
+def data_check_claims(check_runs: Sequence[RunResult], data: MNIST, seed: int) -> list[dict[str, Any]]:
+    """The data-set check's records: each checked Table 1 cell judged by the ledger on the other data
+    (one seed, so at most "partly"; ``reading=`` :func:`data_check_reading`), "not tested" with the
+    reason when its run is degenerate."""
+    from . import ledger
+
+    reading, label = data_check_reading(data, seed), f"{data.source}: {data.description}"
+    return [ledger.judge(f"table1.{r.spec.key}", reading=reading, data=label, section=SECTIONS["data-check"],
+                         **({"not_tested": r.degenerate} if r.degenerate else {"values": [r.final()]}))
+            for r in check_runs]
+
+
+def data_check_record(check_runs: Sequence[RunResult], data: MNIST | None) -> dict[str, Any] | None:
+    """What the summary keeps of the data-set check: the data, and per cell its final sym(∂r/∂x), its
+    degeneracy and its training wall time (None when there was no check)."""
+    if data is None:
+        return None
+    return {"data": {"source": data.source, "description": data.description, "n_train": len(data.x_train),
+                     "n_test": len(data.x_test)},
+            "cells": {r.spec.key: {"sym": r.final() if not r.degenerate else None, "degenerate": r.degenerate,
+                                   "wall_s": r.wall_s} for r in check_runs}}
+
+
 def summary_record(claims: list[dict[str, Any]], data: MNIST, psettings: Settings, primary: str, seeds: Sequence[int],
                    eps: dict[str, float], eps_rows: list[dict[str, Any]], stats: dict, rw_stats: dict, cos_stats: dict,
                    sens: list[dict[str, Any]], base_rows: list[dict[str, str]], summaries: dict[str, dict[str, Any]],
-                   rifai: dict[str, RunResult], check: dict[str, float], every: Sequence[RunResult]) -> dict[str, Any]:
+                   rifai: dict[str, RunResult], check: dict[str, float], every: Sequence[RunResult],
+                   data_check: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the chapter saves in its ``summary.json`` (``results.save_summary``): the claims, the data,
-    the primary reading's settings, ε, Table 1 and its companions, the readings and every run's wall time."""
+    the primary reading's settings, ε, Table 1 and its companions, the readings, the data-set check
+    (:func:`data_check_record`) and every run's wall time."""
     return {"claims": claims, "data": {"source": data.source, "description": data.description,
                                        "n_train": len(data.x_train), "n_test": len(data.x_test)},
             "settings": vars(psettings), "primary_optimizer": primary, "seeds": seeds, "epsilon": eps, "epsilon_runs": eps_rows,
@@ -287,4 +318,7 @@ def summary_record(claims: list[dict[str, Any]], data: MNIST, psettings: Setting
                              "cells": {k: {"sym": c["sym"], "shape": c["shape"], "wall_s": c["wall_s"]}
                                        for k, c in sm["cells"].items()}} for o, sm in summaries.items()},
             "rifai": {k: r.final() for k, r in rifai.items()}, "rifai_relu_wl_check": check,
-            "wall_s": {r.name: r.wall_s for r in every}}
+            "data_check": data_check,
+            "wall_s": {**{r.name: r.wall_s for r in every},
+                       **{f"{k} ({data_check['data']['source']}, data-set check)": c["wall_s"]
+                          for k, c in (data_check or {}).get("cells", {}).items()}}}

@@ -3,7 +3,8 @@
 From the chapter's configuration (``profiles.configure('mnist_symmetricity', …)``): the reference
 :class:`~conservae_lib.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
 optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
-the command line ``python -m conservae_lib.empirical PROFILE`` that pre-trains all of them (:func:`main`).
+the data-set check (some cells once more on other data, :func:`load_check_data`), and the command line
+``python -m conservae_lib.empirical PROFILE`` that pre-trains all of them (:func:`main`).
 Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .readings import better_supported, choose_epsilon, epsilon_jobs, reading_su
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
            "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "train_ae_and_epsilon",
-           "train_cae", "train_primary", "main"]
+           "train_cae", "train_primary", "load_check_data", "data_check_jobs", "train_data_check", "main"]
 
 #: How the book names the optimisers (``training.OPTIMIZERS``).
 OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
@@ -32,6 +33,11 @@ def settings_from(cfg: Any) -> Settings:
     the profile's ``optimizer`` and ``lr`` (the optimiser of the ε rule), eq. (10) as the CAE penalty; ε is
     set per CAE cell by :func:`cell_settings` once :func:`choose_epsilon` has chosen it, the optimiser of
     the primary reading by :func:`better_supported` among :func:`optimizer_settings`."""
+    cells = {s.key for s in GRID}
+    unknown = [k for k in cfg.get("data_check_cells", []) if k not in cells]
+    if unknown:
+        raise ValueError(f"parameter 'data_check_cells' names {unknown[0]!r}, which is not a Table 1 cell; the cells "
+                         f"are {', '.join(s.key for s in GRID)}.")
     for name in ("eps_epochs", "sens_epochs"):
         if name in cfg and cfg[name] > cfg["epochs"]:
             raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
@@ -150,6 +156,32 @@ def train_primary(cfg: Any, psettings: Settings, eps: Mapping[str, float], first
     return runs, trained[len(more): len(more) + len(rifai)], trained
 
 
+def load_check_data(cfg: Any, data: MNIST) -> MNIST | None:
+    """The data of the data-set check: ``data_check_n_train`` training images of ``data_check_source``
+    (from ``data_check_root``) and the chapter's ``n_test`` held-out images of the same source; None when
+    that is the chapter's own data (the ``full`` profile), so there is nothing to compare."""
+    if cfg["data_check_source"] == data.source and cfg["data_check_n_train"] == len(data.x_train):
+        return None
+    from .data import load_mnist
+
+    return load_mnist(cfg["data_check_source"], cfg["data_check_root"], seed=cfg["seed"],
+                      n_train=cfg["data_check_n_train"], n_test=cfg["n_test"])
+
+
+def data_check_jobs(cfg: Any, psettings: Settings, eps: Mapping[str, float]) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs of the data-set check: each of ``data_check_cells`` under the primary settings
+    ``psettings`` (a CAE cell with its ε), first seed."""
+    specs = {s.key: s for s in GRID}
+    return [(specs[k], cell_settings(psettings, specs[k], eps), cfg["seed"]) for k in cfg["data_check_cells"]]
+
+
+def train_data_check(cfg: Any, psettings: Settings, eps: Mapping[str, float], data: MNIST,
+                     checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
+    """Fourth stage (an extra): :func:`data_check_jobs` trained on ``data`` (:func:`load_check_data`).
+    Their checkpoints sit beside the others; the data's source and size are part of their names."""
+    return train_runs(data_check_jobs(cfg, psettings, eps), data, checkpoint_dir, progress=progress, workers=workers)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m conservae_lib.empirical PROFILE [--workers K] [--threads T]``.
 
@@ -183,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed0 = by_optimizer(ae_runs + cae_runs)
     primary = better_supported({o: reading_summary(rs) for o, rs in seed0.items()})
     _, _, trained = train_primary(cfg, by_opt[primary], eps, seed0[primary], data, ckpt, workers=args.workers)
+    check_data = load_check_data(cfg, data)
+    if check_data is not None:
+        trained += train_data_check(cfg, by_opt[primary], eps, check_data, ckpt, workers=args.workers)
     for r in ae_runs + eps_runs + cae_runs + trained:
         print(f"{r.name}: sym {r.final():.4f}, {r.wall_s:.0f} s{'; degenerate' if r.degenerate else ''}", flush=True)
     print(f"primary optimiser: {primary}", flush=True)

@@ -21,7 +21,7 @@ from .table1_jobs import OPTIMIZER_LABELS, seeds_from
 
 __all__ = ["pct", "table1_frame", "epsilon_frame", "readings_frame", "optimizer_labels", "data_text", "settings_frame",
            "epsilon_text", "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
-           "rifai_check_frame", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
+           "rifai_check_frame", "data_check_frame", "data_check_gaps", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
            "hidden_frame", "baseline_rows", "sensitivity_frame", "differences_text", "claims_frame"]
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -161,6 +161,42 @@ def full_mnist_frame(stats: dict[str, dict[str, Any]], mnist: MNIST, full: Mappi
     print("no full-MNIST results yet (results/full/mnist_symmetricity/summary.json): "
           "run the chapter with --profile full to add its column")
     return None
+
+
+def data_check_gaps(runs: Sequence[RunResult], check_runs: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+    """Per checked cell, on the same seed: the paper's value, ours on the chapter's data and on the
+    check's data (fractions), and the share of the gap to the paper that the other data closes
+    ((other − ours) / (paper − ours); NaN when a run is degenerate or ours equals the paper's)."""
+    ref, first = paper_table1(), {(r.spec.key, r.seed): r for r in runs}
+    out = {}
+    for c in check_runs:
+        base = first.get((c.spec.key, c.seed))
+        ours = base.final() if base is not None and not base.degenerate else math.nan
+        other = c.final() if not c.degenerate else math.nan
+        gap = ref[c.spec.key] - ours
+        out[c.spec.key] = {"paper": ref[c.spec.key], "ours": ours, "other": other,
+                           "closed": (other - ours) / gap if abs(gap) > 1e-12 else math.nan}
+    return out
+
+
+def data_check_frame(stats: dict[str, dict[str, Any]], runs: Sequence[RunResult], check_runs: Sequence[RunResult],
+                     data: MNIST, check_data: MNIST | None) -> pd.DataFrame | None:
+    """The data-set check as a table: per checked cell, sym(∂r/∂x) in percent on the chapter's data
+    (every seed; the check's seed alone) and on the check's data (that seed), the paper's value, and
+    the share of the gap that the other data closes (:func:`data_check_gaps`). Prints why there is
+    none when the check's data is the chapter's own."""
+    if check_data is None or not check_runs:
+        print("no data-set check: the chapter already runs on that data")
+        return None
+    seed = check_runs[0].seed
+    gaps = data_check_gaps(runs, check_runs)
+    here, there = f"{len(data.x_train):,}", f"{len(check_data.x_train):,}"
+    rows = [{"configuration": k, f"{data.source}, {here} train, every seed": _cell(stats.get(k), 1),
+             f"{data.source}, {here} train, seed {seed}": pct(g["ours"]),
+             f"{check_data.source}, {there} train, seed {seed}": pct(g["other"]),
+             "paper": pct(g["paper"]), "share of the gap closed": pct(g["closed"], 0) + (" %" if math.isfinite(g["closed"]) else "")}
+            for k, g in gaps.items()]
+    return pd.DataFrame(rows).set_index("configuration")
 
 
 def wl_and_cae_text(stats: dict[str, dict[str, Any]]) -> str:

@@ -1,7 +1,10 @@
 """Chapter 04's tables and printed lines (``conservae_lib.table1_report``): percent, signs and order as printed."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 
 from conservae_lib import empirical as E
 from conservae_lib import table1 as T1
@@ -26,3 +29,39 @@ def test_baseline_rows_give_mean_and_sd_over_seeds_and_the_tied_model():
 
 def test_pct_marks_a_missing_value():
     assert T.pct(0.9512) == "95.1" and T.pct(float("nan")) == "—" and T.pct(None) == "—"
+
+
+# ----------------------------------------------------------------------------- the data-set check (an extra)
+def test_data_check_gap_share_is_how_much_of_the_gap_to_the_paper_the_other_data_closes():
+    from mnist_fakes import fake_run
+
+    from conservae_lib import ledger
+
+    paper = ledger.claim("table1.AE.sigmoid").paper
+    here = fake_run("AE.sigmoid", 0, 0.5, paper - 0.10)
+    closes_half = fake_run("AE.sigmoid", 0, 0.5, paper - 0.05)
+    widens = fake_run("AE.sigmoid", 0, 0.5, paper - 0.15)
+    g = T.data_check_gaps([here], [closes_half])["AE.sigmoid"]
+    assert g["closed"] == pytest.approx(0.5) and g["paper"] == paper
+    assert T.data_check_gaps([here], [widens])["AE.sigmoid"]["closed"] == pytest.approx(-0.5)
+    other_seed = fake_run("AE.sigmoid", 1, 0.5, paper)  # no run of that seed here: nothing to compare with
+    assert math.isnan(T.data_check_gaps([here], [other_seed])["AE.sigmoid"]["closed"])
+
+
+def test_data_check_cells_must_be_table1_cells():
+    from conservae_lib import profiles, table1_jobs as J
+
+    cfg = profiles.configure("mnist_symmetricity", "smoke")
+    cfg["data_check_cells"] = ["AE.tanh"]
+    with pytest.raises(ValueError, match="data_check_cells.*AE.tanh.*not a Table 1 cell"):
+        J.settings_from(cfg)
+
+
+def test_no_data_check_when_the_check_data_is_the_chapters_own():
+    from types import SimpleNamespace
+
+    from conservae_lib import table1_jobs as J
+
+    cfg = {"data_check_source": "mnist_pkl", "data_check_n_train": 3, "data_check_root": None, "seed": 0, "n_test": 1}
+    own = SimpleNamespace(source="mnist_pkl", x_train=[0, 1, 2])
+    assert J.load_check_data(cfg, own) is None
