@@ -111,8 +111,8 @@ mechanically. A JSON object (keys sorted; numbers are fractions; missing values 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 __all__ = [
     "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNINFORMATIVE", "NOT_TESTED",
@@ -230,6 +230,25 @@ def _as_list(values: Any) -> list[Any]:
     return list(values)
 
 
+def _summarise(vs: list[float]) -> tuple[list[float], float, float, float]:
+    """The per-seed values, their mean and the interval mean ± 2·sd/√n."""
+    lo, hi = _interval(vs)
+    return vs, _mean_sd(vs)[0], lo, hi
+
+
+def _spread_text(vs: list[float], lo: float, hi: float, before: str, after: str = "") -> str:
+    """"mean ± 2 sd/√n = [lo, hi]" between ``before`` and ``after`` when there are several seeds, else ""."""
+    return f"{before}mean ± 2 sd/√n = [{_g(lo)}, {_g(hi)}]{after}" if len(vs) > 1 else ""
+
+
+def _grade(reproduced: bool, partly: bool, reason: str, n: int, trained: bool) -> tuple[str, str]:
+    """The verdict of a rule whose strict test (on the interval) is ``reproduced`` and loose test (on the
+    mean) is ``partly``; one seed of a trained result is capped at partly."""
+    if reproduced:
+        return _single_seed_cap(REPRODUCED, reason, n, trained)
+    return (PARTLY if partly else NOT_REPRODUCED), reason
+
+
 def _single_seed_cap(verdict: str, reason: str, n: int, trained: bool) -> tuple[str, str]:
     if verdict == REPRODUCED and trained and n < 2:
         return PARTLY, reason + "; one seed of a trained result cannot show its spread, so at most partly"
@@ -249,21 +268,14 @@ class Close(Rule):
                axis: Sequence[float] | None = None) -> tuple[str, str]:
         if paper is None:
             raise ValueError("the Close rule needs the paper's value.")
-        vs = self.per_seed(values)
-        m, _ = _mean_sd(vs)
-        lo, hi = _interval(vs)
+        vs, m, lo, hi = _summarise(self.per_seed(values))
         gap = m - paper
-        reason = f"ours {_g(m)} vs paper {_g(paper)} (difference {gap:+.3g}"
-        if len(vs) > 1:
-            reason += f"; mean ± 2 sd/√n = [{_g(lo)}, {_g(hi)}]"
-        reason += f"); reproduced within ±{_g(self.reproduced)}, partly within ±{_g(self.partly)}"
-        if paper - self.reproduced <= lo and hi <= paper + self.reproduced:
-            return _single_seed_cap(REPRODUCED, reason, len(vs), trained)
-        if abs(gap) <= self.partly:
-            if abs(gap) <= self.reproduced:
-                reason += "; the mean is within the strict tolerance but the seed spread is not"
-            return PARTLY, reason
-        return NOT_REPRODUCED, reason
+        reason = (f"ours {_g(m)} vs paper {_g(paper)} (difference {gap:+.3g}{_spread_text(vs, lo, hi, '; ')}); "
+                  f"reproduced within ±{_g(self.reproduced)}, partly within ±{_g(self.partly)}")
+        if abs(gap) <= self.reproduced and not paper - self.reproduced <= lo <= hi <= paper + self.reproduced:
+            reason += "; the mean is within the strict tolerance but the seed spread is not"
+        return _grade(paper - self.reproduced <= lo and hi <= paper + self.reproduced, abs(gap) <= self.partly,
+                      reason, len(vs), trained)
 
     def describe(self) -> str:
         return (f"|ours − paper| with mean ± 2 sd/√n inside ±{_g(self.reproduced)} → reproduced; "
@@ -280,20 +292,12 @@ class _Threshold(Rule):
 
     def decide(self, values: Any, paper: float | None = None, *, trained: bool = True,
                axis: Sequence[float] | None = None) -> tuple[str, str]:
-        vs = self.per_seed(values)
-        m, _ = _mean_sd(vs)
-        lo, hi = _interval(vs)
-        edge = lo if self._sign > 0 else hi
+        vs, m, lo, hi = _summarise(self.per_seed(values))
         beyond = (lambda x, t: x >= t) if self._sign > 0 else (lambda x, t: x <= t)
-        reason = f"ours {_g(m)}"
-        if len(vs) > 1:
-            reason += f" (mean ± 2 sd/√n = [{_g(lo)}, {_g(hi)}])"
-        reason += f"; reproduced when {self._word} {_g(self.threshold)}, partly when {self._word} {_g(self.partly)}"
-        if beyond(edge, self.threshold):
-            return _single_seed_cap(REPRODUCED, reason, len(vs), trained)
-        if beyond(m, self.partly):
-            return PARTLY, reason
-        return NOT_REPRODUCED, reason
+        reason = (f"ours {_g(m)}{_spread_text(vs, lo, hi, ' (', ')')}; reproduced when {self._word} "
+                  f"{_g(self.threshold)}, partly when {self._word} {_g(self.partly)}")
+        return _grade(beyond(lo if self._sign > 0 else hi, self.threshold), beyond(m, self.partly), reason, len(vs),
+                      trained)
 
     def describe(self) -> str:
         return (f"mean ± 2 sd/√n {self._word} {_g(self.threshold)} → reproduced; mean {self._word} "
