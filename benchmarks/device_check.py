@@ -35,7 +35,6 @@ torchvision by default, which needs the network; on the device use ``-p data_sou
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess

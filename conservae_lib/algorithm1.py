@@ -153,10 +153,12 @@ def fit_to_field(
             t_eval = target(x_eval)
             scale = float(variation(t_eval))
 
-        def metrics(m: AutoEncoder) -> dict[str, float]:
+        def held_out_error(m: AutoEncoder) -> dict[str, float]:
             dev = next(m.parameters()).device
             out = m(x_eval.to(dev)).cpu()
             return {"rel_error": float(((out - t_eval) ** 2).sum()) / scale}
+
+        metrics = held_out_error
 
     hist = training.fit(model, x, targets, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, metrics=metrics,
                         device=device, progress=progress, desc=desc, checkpoint=checkpoint)

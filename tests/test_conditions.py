@@ -6,7 +6,7 @@ import torch
 
 from conservae_lib import conditions as cd
 from conservae_lib import sufficient as sf
-from conservae_lib.fields import jacobian, jacobian_symmetricity
+from conservae_lib.fields import jacobian_symmetricity
 from conservae_lib.models import AutoEncoder, glorot
 
 DT = torch.float64
