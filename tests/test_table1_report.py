@@ -44,6 +44,8 @@ def test_data_check_gap_share_is_how_much_of_the_gap_to_the_paper_the_other_data
     g = T.data_check_gaps([here], [closes_half])["AE.sigmoid"]
     assert g["closed"] == pytest.approx(0.5) and g["paper"] == paper
     assert T.data_check_gaps([here], [widens])["AE.sigmoid"]["closed"] == pytest.approx(-0.5)
+    text = T.data_check_text(T.data_check_gaps([here], [closes_half]))
+    assert "1 of 1 cells move towards" in text and "from 50 % to 50 %" in text and "0 of 1 come within 1 pp" in text
     other_seed = fake_run("AE.sigmoid", 1, 0.5, paper)  # no run of that seed here: nothing to compare with
     assert math.isnan(T.data_check_gaps([here], [other_seed])["AE.sigmoid"]["closed"])
 
