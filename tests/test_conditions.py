@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from conservae_lib import conditions as cd
+from conservae_lib import decoder_space as ds
 from conservae_lib import sufficient as sf
+from conservae_lib import sufficient_survey as sv
 from conservae_lib.fields import jacobian_symmetricity
 from conservae_lib.models import AutoEncoder, glorot
 
@@ -150,7 +152,7 @@ def test_pointwise_family_is_symmetric_at_x0_only():
     with torch.no_grad():
         assert float(1 - jacobian_symmetricity(con.model, x0)) < 1e-12
         assert float((1 - jacobian_symmetricity(con.model, x0 + 1.0)).min()) > 1e-6
-    prof = sf.distance_profile(con, x0, [1e-3, 1e-2], n_dirs=8)
+    prof = sv.distance_profile(con, x0, [1e-3, 1e-2], n_dirs=8)
     assert prof[1]["asym_mean"] / prof[0]["asym_mean"] == pytest.approx(100, rel=0.05)  # ∝ distance²
 
 
@@ -166,25 +168,25 @@ def test_affine_energy_refuses_a_smooth_activation():
 def test_conservative_decoder_space_has_the_derived_dimension(act, family, D, H):
     W = _w(D, H, 7)
     b = 0.5 * torch.randn(H, generator=torch.Generator().manual_seed(8), dtype=DT)
-    sp = sf.conservative_decoder_space(W, b, act, _x(64, D, scale=2.0))
-    assert sp.dim == sf.expected_decoder_dimension(D, H, family)
+    sp = ds.conservative_decoder_space(W, b, act, _x(64, D, scale=2.0))
+    assert sp.dim == ds.expected_decoder_dimension(D, H, family)
 
 
 def test_only_rescaled_tied_decoders_are_conservative_for_a_sigmoid():
     W = _w(4, 6)
-    sp = sf.conservative_decoder_space(W, torch.zeros(6, dtype=DT), "sigmoid", _x(64, 4, scale=2.0))
+    sp = ds.conservative_decoder_space(W, torch.zeros(6, dtype=DT), "sigmoid", _x(64, 4, scale=2.0))
     assert sp.contains(W * torch.arange(1, 7, dtype=DT)) < 1e-12
     assert sp.contains(torch.randn(4, 6, generator=torch.Generator().manual_seed(0), dtype=DT)) > 0.1
 
 
 def test_linear_dimension_formulas_on_hand_checked_values():
-    assert sf.expected_decoder_dimension(3, 2, "linear") == 3  # R = W S, S symmetric 2 × 2
-    assert sf.expected_decoder_dimension(2, 3, "linear") == 3 + 2  # RWᵀ symmetric (3) + Z Wᵀ = 0 (2·1)
-    assert sf.expected_decoder_dimension(3, 4, "relu_region", active=1) == 1 + 9
+    assert ds.expected_decoder_dimension(3, 2, "linear") == 3  # R = W S, S symmetric 2 × 2
+    assert ds.expected_decoder_dimension(2, 3, "linear") == 3 + 2  # RWᵀ symmetric (3) + Z Wᵀ = 0 (2·1)
+    assert ds.expected_decoder_dimension(3, 4, "relu_region", active=1) == 1 + 9
     with pytest.raises(ValueError, match="family"):
-        sf.expected_decoder_dimension(3, 4, "quadratic")
+        ds.expected_decoder_dimension(3, 4, "quadratic")
     with pytest.raises(ValueError, match="active"):
-        sf.expected_decoder_dimension(3, 4, "relu_region")
+        ds.expected_decoder_dimension(3, 4, "relu_region")
 
 
 # ------------------------------------------------------------- recovering C and E
@@ -192,7 +194,7 @@ def test_linear_dimension_formulas_on_hand_checked_values():
 def test_recover_CE_reproduces_R_and_contains_the_known_pair(D, H):
     W = _w(D, H, 11)
     con = sf.linear_family(W, seed=4)
-    rec = sf.recover_CE(W, con.model.R.detach())
+    rec = ds.recover_CE(W, con.model.R.detach())
     assert rec.message == "ok"
     assert rec.residual < 1e-10
     assert rec.contains(con.C, con.E) < 1e-10
@@ -203,7 +205,7 @@ def test_recover_CE_reproduces_R_and_contains_the_known_pair(D, H):
 def test_recover_CE_with_a_frozen_diagonal():
     W = _w(4, 6)
     con = sf.pointwise_family(W, torch.zeros(6, dtype=DT), torch.ones(1, 4, dtype=DT), "tanh", seed=3)
-    rec = sf.recover_CE(W, con.model.R.detach(), con.d)
+    rec = ds.recover_CE(W, con.model.R.detach(), con.d)
     assert rec.residual < 1e-10 and rec.contains(con.C, con.E) < 1e-10 and rec.commutator < 1e-10
 
 
@@ -214,7 +216,7 @@ def test_solution_set_of_a_random_model_has_the_generic_dimension(D, H):
     g = torch.Generator().manual_seed(D * 10 + H)
     W = torch.randn(D, H, generator=g, dtype=DT)
     R = torch.randn(D, H, generator=g, dtype=DT)
-    rec = sf.recover_CE(W, R)
+    rec = ds.recover_CE(W, R)
     assert rec.null_dim == ((D - H) ** 2 + D + H) // 2
     assert rec.residual < 1e-9
     assert rec.commutator > 1e-2  # decomposes, but the commutation of eq. (8) fails: not conservative
@@ -222,7 +224,7 @@ def test_solution_set_of_a_random_model_has_the_generic_dimension(D, H):
 
 def test_recover_CE_rejects_misshaped_R():
     with pytest.raises(ValueError, match="shape"):
-        sf.recover_CE(_w(3, 4), torch.zeros(4, 3, dtype=DT))
+        ds.recover_CE(_w(3, 4), torch.zeros(4, 3, dtype=DT))
 
 
 # ------------------------------------------------------------- perturbations
@@ -234,11 +236,11 @@ def test_perturbation_breaks_conservativeness_quadratically_in_symmetricity_line
 
 
 def test_family_survey_tables_every_family():
-    ex = sf.family_examples(4, 6, seed=0, n_points=12)
-    rows = sf.family_survey(ex, n_loops=4)
+    ex = sv.family_examples(4, 6, seed=0, n_points=12)
+    rows = sv.family_survey(ex, n_loops=4)
     assert len(rows) == len(ex) == 5
     assert max(r["asym_inside_max"] for r in rows) < 1e-12
-    assert sf.family_table(rows).shape[0] == 5
+    assert sv.family_table(rows).shape[0] == 5
 
 
 def test_recover_CE_finds_another_valid_pair_when_the_true_C_is_singular():
@@ -249,13 +251,13 @@ def test_recover_CE_finds_another_valid_pair_when_the_true_C_is_singular():
     _, U = torch.linalg.eigh(W @ E @ W.T)
     C = U[:, 2:] @ U[:, 2:].T  # a rank-3 projector commuting with W E Wᵀ
     R = C @ W @ E
-    rec = sf.recover_CE(W, R)
+    rec = ds.recover_CE(W, R)
     assert rec.message == "ok" and rec.residual < 1e-10 and rec.commutator < 1e-10
     assert rec.null_dim > ((5 - 8) ** 2 + 5 + 8) // 2  # larger than the generic solution set
     assert torch.linalg.matrix_rank(rec.C) == 5
 
 
 def test_recovery_survey_labels_conservative_and_random_cases():
-    rows = sf.recovery_survey(3, 4, n_recover=1)
+    rows = sv.recovery_survey(3, 4, n_recover=1)
     assert all(r["n_ok"] == r["n"] for r in rows)
     assert all((r["commutator_max"] < 1e-10) == r["conservative"] for r in rows)

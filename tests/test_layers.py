@@ -10,10 +10,10 @@ LIB = Path(__file__).resolve().parent.parent / "conservae_lib"
 
 LAYERS: list[set[str]] = [
     {"ledger"},
-    {"activations", "models", "fields", "energy", "contraction", "conditions", "sufficient", "densities"},
+    {"activations", "models", "fields", "energy", "contraction", "conditions", "sufficient", "decoder_space", "densities"},
     {"data", "toy_data"},
     {"runtime", "training", "batched"},
-    {"local", "empirical", "table1_jobs", "table1", "readings", "curl_training", "hodge", "hodge_experiments", "algorithm1",
+    {"local", "sufficient_survey", "empirical", "table1_jobs", "table1", "readings", "curl_training", "hodge", "hodge_experiments", "algorithm1",
      "corruption", "field_fit", "table2", "alg1_claims", "reproducibility", "benchmark"},
     {"plotting", "report", "scorecard", "glue", "local_figures", "alg1_report", "table1_report", "table1_figures", "hodge_figures"},
     {"results", "profiles", "pipeline", "booktools", "__main__", "__init__"},
@@ -24,7 +24,7 @@ KNOWN_LEAKS: set[tuple[str, str]] = {
     ('benchmark', 'report'),
     ('benchmark', 'results'),
     ('conditions', 'report'),
-    ('sufficient', 'report'),
+    ('sufficient_survey', 'report'),
     ('curl_training', 'plotting'),
     ('curl_training', 'report'),
     ('empirical', 'results'),
