@@ -119,15 +119,6 @@ def _error_cells(nb: dict) -> list[dict]:
             if o.get("output_type") == "error"]
 
 
-def _missing_myst_nb(colab_python: Path, error: dict) -> bool:
-    """The error is ``import myst_nb`` failing in an environment that does not hold it: a
-    known gap of the wheel's dependencies (the chapter's ``glue`` needs myst-nb, which Colab lacks)."""
-    if error.get("ename") != "ModuleNotFoundError" or "myst_nb" not in str(error.get("evalue")):
-        return False
-    probe = subprocess.run([str(colab_python), "-c", "import myst_nb"], capture_output=True, env=_clean_env())
-    return probe.returncode != 0
-
-
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_committed_notebook_runs_from_an_installed_wheel_in_an_empty_folder(notebook: Path, colab_python: Path,
                                                                            tmp_path: Path):
@@ -152,10 +143,6 @@ def test_committed_notebook_runs_from_an_installed_wheel_in_an_empty_folder(note
         pytest.fail(f"papermill wrote no notebook (exit {proc.returncode}):\n{tail}", pytrace=False)
     nb = json.loads(out.read_text())
     errors = _error_cells(nb)
-    if errors and _missing_myst_nb(colab_python, errors[0]):
-        assert not changed, wrote
-        pytest.xfail(f"{notebook.stem} imports myst_nb (for glue), which neither Colab nor the wheel's "
-                     "dependencies provide; see the report of issue 18 for the fix")
     assert not errors, (f"{notebook.name}: error cell {errors[0].get('ename')}: {errors[0].get('evalue')}\n"
                         + "\n".join(errors[0].get("traceback", [])[-3:]))
     assert proc.returncode == 0, proc.stderr[-2000:]
