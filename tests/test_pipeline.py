@@ -20,19 +20,25 @@ from conservae_lib.profiles import PROFILES, validate_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation: {extension: .md, format_name: myst}
-    kernelspec: {display_name: Python 3, language: python, name: python3}
-    ---
-    # Tiny
+def _page(title: str, body: str) -> str:
+    """A one-chapter MyST notebook: front matter, the title, a ``parameters`` cell, then ``body``."""
+    return textwrap.dedent("""\
+        ---
+        jupytext:
+          text_representation: {extension: .md, format_name: myst}
+        kernelspec: {display_name: Python 3, language: python, name: python3}
+        ---
+        # TITLE
 
-    ```{code-cell} ipython3
-    :tags: [parameters]
-    profile = "paper"
-    ```
+        ```{code-cell} ipython3
+        :tags: [parameters]
+        profile = "paper"
+        ```
 
+        """).replace("TITLE", title) + textwrap.dedent(body)
+
+
+TINY = _page("Tiny", """\
     ```{code-cell} ipython3
     from conservae_lib import report
     print(profile, report.fmt(2 / 3))
@@ -174,19 +180,7 @@ def test_every_imported_module_counts_in_the_digest():
 
 
 # ----------------------------------------------------------------- issue 17: runs that cannot mislead
-ENV_PAGE = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation: {extension: .md, format_name: myst}
-    kernelspec: {display_name: Python 3, language: python, name: python3}
-    ---
-    # Environment
-
-    ```{code-cell} ipython3
-    :tags: [parameters]
-    profile = "paper"
-    ```
-
+ENV_PAGE = _page("Environment", """\
     ```{code-cell} ipython3
     import json, os, pathlib
     root = pathlib.Path(os.environ.get("CONSERVAE_RESULTS", "results")).resolve()
