@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from conservae_lib import benchmark  # noqa: E402
-from conservae_lib.results import save_json  # noqa: E402
+from conservae_lib.files import save_json  # noqa: E402
 from conservae_lib.batched import fit_many  # noqa: E402
-from conservae_lib.empirical import GRID, symmetricity_metrics  # noqa: E402
+from conservae_lib.empirical import GRID  # noqa: E402
 from conservae_lib.models import AutoEncoder  # noqa: E402
+from conservae_lib.symmetry_metrics import symmetricity_metrics  # noqa: E402
 from conservae_lib.training import fit, renormalize_columns  # noqa: E402
 
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib import benchmark  # noqa: E402
-from conservae_lib.results import save_json  # noqa: E402
+from conservae_lib import benchmark, training_speed  # noqa: E402
+from conservae_lib.files import save_json  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, device=args.device)
         print(json.dumps(out["deep"], indent=2), flush=True)
     if "training" in parts:
-        out["training"] = benchmark.training_benchmark(
+        out["training"] = training_speed.training_benchmark(
             D=args.D, H=args.H, batch_size=args.batch_size, n_train=args.n_train, n_eval=args.n_eval,
             steps=args.steps, repeat=args.training_repeat, seed=args.seed, device=args.device)
         t = out["training"]

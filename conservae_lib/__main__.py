@@ -1,12 +1,12 @@
-"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.pipeline`."""
+"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.cli`."""
 import sys
 
 try:
-    from .pipeline import main
+    from .cli import main
 
     code = main()
 except KeyboardInterrupt:  # Ctrl-C outside a chapter (start-up, argument parsing): the same one line
-    from .pipeline import INTERRUPTED
+    from .cli import INTERRUPTED
 
     print(INTERRUPTED, file=sys.stderr)
     code = 130

@@ -28,8 +28,10 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .models import AutoEncoder
+from .optimizers import OPTIMIZERS, check_fit_args as _check_fit_args, make_optimizer as _make_optimizer
+from .progress import progress_bar as _progress
 from .runtime import select_device
-from .training import OPTIMIZERS, DivergenceError, History, _check_fit_args, _make_optimizer, _progress
+from .training import DivergenceError, History
 
 Tensor = torch.Tensor
 

@@ -8,8 +8,8 @@
 * :func:`symmetric_mixing` — R = W S with S symmetric: conservative for linear h (R Wᵀ = W S Wᵀ
   is symmetric, eq. 7 with D_h' = I) but in general not for a nonlinear h, which shows that the
   condition depends on the activation function.
-* :func:`proposition_examples`, :func:`survey`, :func:`survey_table` — the models of chapter
-  *Conservative auto-encoders* and the table of their measurements.
+* :func:`proposition_examples` — the models of chapter *Conservative auto-encoders* (measured there
+  by :func:`conservae_lib.propositions.survey`).
 
 The families of the sufficient condition R = C W D_h' E (eq. 8–9) live in
 :mod:`conservae_lib.sufficient`. Chapter: *Conservative auto-encoders*.
@@ -25,7 +25,7 @@ from .models import AutoEncoder
 
 Tensor = torch.Tensor
 
-__all__ = ["check_conservative", "scaled_tied", "symmetric_mixing", "proposition_examples", "survey", "survey_table"]
+__all__ = ["check_conservative", "scaled_tied", "symmetric_mixing", "proposition_examples"]
 
 
 def check_conservative(
@@ -135,45 +135,3 @@ def proposition_examples(D: int, H: int, seed: int = 0, dtype: torch.dtype = tor
     out["deep mirrored, sigmoid everywhere"] = (DeepAutoEncoder.mirrored(enc, ["sigmoid", "sigmoid", "sigmoid"]), False)
     out["deep random, sigmoid"] = (DeepAutoEncoder.random(sizes + sizes[-2::-1], "sigmoid", seed=seed + 20, dtype=dtype), False)
     return out
-
-
-def survey(
-    models: dict[str, tuple[torch.nn.Module, bool]], x: Tensor, n_loops: int = 64,
-    max_explicit: int = 32, seed: int = 0,
-) -> list[dict[str, object]]:
-    """:func:`check_conservative` on each model, plus the energy-gradient check where a closed
-    form exists. Deep models form explicit Jacobians, so they use the first ``max_explicit``
-    points only. Returns one dict of raw numbers per model.
-    """
-    from .energy import decoder_scales, potential_gradient_error
-
-    rows = []
-    for name, (model, expected) in models.items():
-        pts = x if isinstance(model, AutoEncoder) else x[:max_explicit]
-        row: dict[str, object] = {"model": name, "theory": expected}
-        row.update(check_conservative(model, pts, n_loops=n_loops, seed=seed))
-        closed = isinstance(model, AutoEncoder) and decoder_scales(model) is not None
-        row["energy_grad_error"] = potential_gradient_error(model, pts) if closed else None
-        rows.append(row)
-    return rows
-
-
-def survey_table(rows: list[dict[str, object]]):
-    """The survey as a formatted table (strings, stable across re-runs)."""
-    from .report import fmt, fmt_small, frame
-
-    def small(v):
-        return "—" if v is None else fmt_small(v, floor=1e-12)
-
-    return frame([
-        {
-            "model": r["model"],
-            "conservative in theory": "yes" if r["theory"] else "no",
-            "mean sym(∂r/∂x)": fmt(r["sym_mean"], 6),
-            "max 1 − sym": small(r["asym_max"]),
-            "mean rel. circulation": small(r["circulation_mean"]),
-            "max path dependence": small(r["path_dependence_max"]),
-            "‖∇F − (r − x)‖ rel.": small(r["energy_grad_error"]),
-        }
-        for r in rows
-    ], index="model")

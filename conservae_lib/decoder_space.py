@@ -5,7 +5,8 @@
   :mod:`conservae_lib.sufficient`), and :func:`expected_decoder_dimension`, the dimensions derived in
   the chapter.
 * :func:`recover_CE` — recover symmetric C, E with R = C W D E from W and R (the paper's
-  supplementary §1.2, which we derive anew), with the dimension of the solution set.
+  supplementary §1.2, which we derive anew), with the dimension of the solution set, and
+  :func:`generic_solution_dimension`, that dimension for a generic (W, R).
 
 Chapter: *When is an untied auto-encoder conservative?* (``notebooks/02_sufficient_condition.md``).
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field as _dc_field
 import torch
 
 from .activations import Activation, get_activation
-from .sufficient import _as_matrix, commutation_residual
+from .sufficient import as_matrix, commutation_residual
 
 Tensor = torch.Tensor
 
-__all__ = ["DecoderSpace", "conservative_decoder_space", "expected_decoder_dimension", "CERecovery", "recover_CE"]
+__all__ = ["DecoderSpace", "conservative_decoder_space", "expected_decoder_dimension", "CERecovery", "recover_CE",
+           "generic_solution_dimension"]
 
 
 # ----------------------------------------------------------------- the space of decoders
@@ -65,7 +67,7 @@ def conservative_decoder_space(
     subspace; its dimension tells the families apart (see :func:`expected_decoder_dimension`).
     Costs O(N D² · D H · min): meant for small D and H (a few dozen at most).
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     b = torch.as_tensor(b, dtype=W.dtype).reshape(W.shape[1])
     x = torch.as_tensor(x, dtype=W.dtype)
     if x.ndim != 2 or x.shape[1] != W.shape[0]:
@@ -118,6 +120,13 @@ def _sym_basis(n: int, dtype: torch.dtype) -> Tensor:
     return B
 
 
+def generic_solution_dimension(D: int, H: int) -> int:
+    """Dimension ((D − H)² + D + H)/2 of the solution set {(G, E): G R = W D E, G, E symmetric} when
+    the map (G, E) ↦ G R − W D E has full rank D H, the generic case: D(D+1)/2 + H(H+1)/2 unknowns
+    less D H equations (derived in the chapter, *What the recovery can and cannot tell*)."""
+    return ((D - H) ** 2 + D + H) // 2
+
+
 @dataclass
 class CERecovery:
     """Result of :func:`recover_CE`.
@@ -158,9 +167,9 @@ def recover_CE(W: Tensor, R: Tensor, d: Tensor | None = None, rtol: float = 1e-9
     so that tr C = D. Fails (C = None) when the null space is trivial (no decomposition) or its G
     is singular (C not invertible, which the substitution cannot represent).
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     Dn, H = W.shape
-    R = _as_matrix("R", torch.as_tensor(R, dtype=W.dtype), (Dn, H))
+    R = as_matrix("R", torch.as_tensor(R, dtype=W.dtype), (Dn, H))
     d = torch.ones(H, dtype=W.dtype) if d is None else torch.as_tensor(d, dtype=W.dtype).reshape(H)
     BG, BE = _sym_basis(Dn, W.dtype), _sym_basis(H, W.dtype)
     Wd = W * d

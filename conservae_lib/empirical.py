@@ -10,9 +10,9 @@ contractive ones (CAE), sigmoid and ReLU, with and without the weight-length con
 * sym(R Wᵀ), the symmetricity of the weight product (Figures 2b/2d, section *Symmetricity of
   weights product*).
 
-Both come from the same three H × H Gram matrices (:func:`symmetricity_metrics`), so no D × D
-Jacobian is formed. Where ‖∂r/∂x‖_F ≈ 0 (saturated sigmoids, dead ReLUs) sym is undefined (NaN),
-and a run whose Jacobian vanishes at most held-out points, or whose loss is not finite, is
+Both come from the same three H × H Gram matrices (:mod:`conservae_lib.symmetry_metrics`), so no
+D × D Jacobian is formed. Where ‖∂r/∂x‖_F ≈ 0 (saturated sigmoids, dead ReLUs) sym is undefined
+(NaN), and a run whose Jacobian vanishes at most held-out points, or whose loss is not finite, is
 *degenerate* (:attr:`RunResult.degenerate`): its cells are not tested, never scored.
 
 This module holds the runs: a configuration (:class:`RunSpec`, :data:`GRID`), its settings
@@ -38,21 +38,21 @@ import torch
 
 from .data import MNIST
 from .models import AutoEncoder
-from .training import OPTIMIZERS, DivergenceError, fit
+from .optimizers import OPTIMIZERS
+from .progress import progress_bar
+from .symmetry_metrics import filter_cosines, symmetricity_metrics
+from .training import DivergenceError, fit, renormalize_columns
 
 Tensor = torch.Tensor
 
 __all__ = [
-    "RunSpec", "Settings", "RunResult", "GRID", "CONTRACTIONS", "DEGENERATE_NORM2", "paper_table1",
-    "symmetricity_metrics", "filter_cosines", "train_run", "train_runs", "run_grid", "save_run", "main",
+    "RunSpec", "Settings", "RunResult", "GRID", "CONTRACTIONS", "paper_table1",
+    "train_run", "train_runs", "run_grid", "save_run",
 ]
 
 
 #: The CAE penalties: ``eq10`` = ε‖∂r/∂x‖²_F (the paper's eq. 10, primary), ``rifai`` = λ‖∂h/∂x‖²_F.
 CONTRACTIONS: tuple[str, ...] = ("eq10", "rifai")
-
-#: ‖∂r/∂x‖²_F at or below this is a vanishing Jacobian: its symmetricity is undefined (NaN).
-DEGENERATE_NORM2: float = 1e-8
 
 #: A run is degenerate when its Jacobian vanishes at more than this fraction of the held-out points.
 DEGENERATE_FRACTION: float = 0.5
@@ -205,44 +205,6 @@ class RunResult:
         return None
 
 
-# ----------------------------------------------------------------------------- metrics
-@torch.no_grad()
-def symmetricity_metrics(model: AutoEncoder, x: Tensor) -> dict[str, float]:
-    """Mean sym(∂r/∂x) over the points x and sym(R Wᵀ), from shared H × H Gram matrices.
-
-    With J(x) = R D Wᵀ, D = diag(d), d = h'(Wᵀx + b) (Proposition 2), Q = RᵀR ∘ WᵀW and
-    P = M ∘ Mᵀ for M = WᵀR: ‖J‖²_F = dᵀQd and tr(J J) = dᵀPd, so
-    sym(J) = ½ + dᵀPd / (2 dᵀQd) (1 where J = 0, a locally constant field). R Wᵀ is the case
-    d = 1: sym(R Wᵀ) = ½ + ΣP / (2 ΣQ). Cost O(D H² + N H²); no D × D matrix is formed.
-    Where ‖J‖²_F ≤ :data:`DEGENERATE_NORM2` sym(J) is undefined: such points are left out of the
-    mean (NaN when all are), and ``degenerate_frac`` is their share. Also returns the spread of
-    sym(J) over the points (``jac_sym_sd``) and the mean ‖J‖²_F (``jac_norm2``).
-    """
-    W, R = model.W, model.R
-    x = x.to(W.device, W.dtype)
-    M = W.T @ R
-    Q = (R.T @ R) * (W.T @ W)
-    P = M * M.T
-    d = model.hidden_derivative(x)
-    norm2 = ((d @ Q) * d).sum(dim=1)
-    trace = ((d @ P) * d).sum(dim=1)
-    ok = norm2 > DEGENERATE_NORM2
-    jac = (0.5 + 0.5 * trace / torch.where(ok, norm2, torch.ones_like(norm2)))[ok]
-    q = Q.sum()
-    rw = 0.5 + 0.5 * P.sum() / q if q > DEGENERATE_NORM2 else torch.tensor(float("nan"))
-    nan = float("nan")
-    return {"jac_sym": float(jac.mean()) if len(jac) else nan,
-            "jac_sym_sd": float(jac.std()) if len(jac) > 1 else (0.0 if len(jac) else nan),
-            "rw_sym": float(rw), "degenerate_frac": float((~ok).float().mean()), "jac_norm2": float(norm2.mean())}
-
-
-@torch.no_grad()
-def filter_cosines(model: AutoEncoder) -> np.ndarray:
-    """Cosine between each encoder filter W_{·k} and its decoder filter R_{·k} (H values)."""
-    W, R = model.W.detach().cpu(), model.R.detach().cpu()
-    return (torch.nn.functional.cosine_similarity(W, R, dim=0)).numpy()
-
-
 # ----------------------------------------------------------------------------- training
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -254,9 +216,9 @@ def train_run(
 ) -> RunResult:
     """Train one configuration with one seed (initialisation and batch order both from ``seed``).
 
-    Metrics (:func:`symmetricity_metrics` on the first ``n_eval`` test images, their
-    reconstruction error ``rec_err`` and the mean filter cosine) are recorded at epoch 0, every
-    ``metrics_every`` epochs and at the end, besides the loss and the training wall time that
+    Metrics (:func:`~conservae_lib.symmetry_metrics.symmetricity_metrics` on the first ``n_eval``
+    test images, their reconstruction error ``rec_err`` and the mean filter cosine) are recorded at
+    epoch 0, every ``metrics_every`` epochs and at the end, besides the loss and the training wall time that
     :func:`~conservae_lib.training.fit` records. A CAE run adds ε‖∂r/∂x‖²_F (eq. 10) or
     λ‖∂h/∂x‖²_F (``settings.contraction``). With ``checkpoint_dir`` the run is checkpointed under
     a name that encodes the configuration, settings, seed and data, so a re-run resumes (or, when
@@ -265,8 +227,6 @@ def train_run(
     """
     model = AutoEncoder(data.x_train.shape[1], settings.H, spec.activation, tied=False, seed=seed)
     if spec.weight_length:
-        from .training import renormalize_columns
-
         renormalize_columns(model, settings.alpha)  # start on the constraint set
     x_eval = data.x_test[: settings.n_eval]
     ckpt = None
@@ -305,7 +265,7 @@ def _run_metrics(model: AutoEncoder, x_eval: Tensor, trivial: float) -> dict[str
 def save_run(run: RunResult, folder: str | Path) -> Path:
     """Write one run's small result file ``<folder>/<run.name>.json`` (configuration, settings,
     seed, per-epoch records, wall time, degenerate or not); the ``full`` profile publishes these."""
-    from .results import save_json
+    from .files import save_json
 
     return save_json(Path(folder) / f"{run.name}.json", {
         "config": run.spec.key, "seed": run.seed, "settings": asdict(run.settings), "wall_s": run.wall_s,
@@ -353,7 +313,7 @@ def train_runs(
     if workers > 1 and len(jobs) > 1 and checkpoint_dir is not None and all(
             select_device(st.device).type == "cpu" for _, st, _ in jobs):
         _train_in_pool(jobs, data, Path(checkpoint_dir), workers, progress)
-    jobs_it = _progress(jobs, "runs") if progress else jobs
+    jobs_it = progress_bar(jobs, "runs") if progress else jobs
     return [train_run(s, st, data, seed, checkpoint_dir, progress) for s, st, seed in jobs_it]
 
 
@@ -368,39 +328,6 @@ def _train_in_pool(jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, c
         futures = [pool.submit(_train_job, s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs]
         done = as_completed(futures)
         if progress:
-            done = _progress_total(done, len(futures), f"runs ({workers} processes)")
+            done = progress_bar(done, f"runs ({workers} processes)", total=len(futures))
         for fut in done:
             fut.result()  # re-raise a worker's error here
-
-
-def _progress_total(it: Iterable, total: int, desc: str):
-    import os
-
-    if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
-        return it
-    from tqdm.auto import tqdm
-
-    return tqdm(it, total=total, desc=desc, leave=False)
-
-
-def _progress(items: list, desc: str):
-    """A tqdm bar over ``items``, or the items themselves when ``TQDM_DISABLE`` is set."""
-    import os
-
-    if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, leave=False)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m conservae_lib.empirical PROFILE [--workers K] [--threads T]``: see
-    :func:`conservae_lib.table1_jobs.main`."""
-    from .table1_jobs import main as train_chapter
-
-    train_chapter(argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -336,3 +336,33 @@ def circulation(
     unit = tangent / radius
     scale = ((values - at_centre) * unit).sum(dim=2).abs().sum(dim=1) * radius * step
     return circ.abs() / torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
+# ----------------------------------------------------------------------------- a 2-D field on a grid
+def grid_2d(box: Sequence[float] = (-1, 1, -1, 1), n: int = 25, dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, np.ndarray, Tensor]:
+    """A regular n × n grid over ``box = (xmin, xmax, ymin, ymax)``.
+
+    Returns the 1-D coordinates ``x``, ``y`` and the grid points as an (n·n) × 2 tensor in
+    row-major order (y outer, x inner), so values reshape to (len(y), len(x)).
+    """
+    x = np.linspace(box[0], box[1], n)
+    y = np.linspace(box[2], box[3], n)
+    X, Y = np.meshgrid(x, y)
+    pts = torch.as_tensor(np.stack([X.ravel(), Y.ravel()], axis=1), dtype=dtype)
+    return x, y, pts
+
+
+def field_on_grid(field: FieldLike, box: Sequence[float] = (-1, 1, -1, 1), n: int = 25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a 2-D field on a grid: ``x, y, U, V`` with U, V of shape (n, n)."""
+    f = as_field(field)
+    dtype = dtype_of(field)
+    x, y, pts = grid_2d(box, n, dtype)
+    with torch.no_grad():
+        vals = f(pts).detach().cpu().numpy()
+    return x, y, vals[:, 0].reshape(n, n), vals[:, 1].reshape(n, n)
+
+
+def dtype_of(field: FieldLike) -> torch.dtype:
+    """The dtype of a module's first parameter (float64 for a plain callable or a parameter-less module)."""
+    params = list(field.parameters()) if isinstance(field, torch.nn.Module) else []
+    return params[0].dtype if params else torch.float64

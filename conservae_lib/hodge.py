@@ -33,9 +33,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from .fields import curl_2d
-from .plotting import field_on_grid, grid_2d, panels
-from .report import fmt, fmt_small
+from .fields import curl_2d, field_on_grid, grid_2d
 
 Tensor = torch.Tensor
 Array = np.ndarray
@@ -44,8 +42,7 @@ Pair = tuple[Array, Array]
 __all__ = [
     "helmholtz_hodge", "grid_curl", "relative_error", "nonconservative_fraction", "TestField", "FIELDS",
     "sample_grid", "field_values", "model_on_grid", "model_curl_on_grid", "error_row", "collapse_points",
-    "score_model", "format_error_row", "plot_grid_field", "Reference", "least_squares_reference", "describe_reference",
-    "plot_reference",
+    "score_model", "Reference", "least_squares_reference",
 ]
 
 
@@ -207,7 +204,7 @@ FIELDS: dict[str, TestField] = {
 
 
 def sample_grid(field: TestField, n: int = 100, box: Sequence[float] = (-1, 1, -1, 1)) -> dict[str, Any]:
-    """The field on the n × n grid of :func:`conservae_lib.plotting.grid_2d` over ``box``.
+    """The field on the n × n grid of :func:`conservae_lib.fields.grid_2d` over ``box``.
 
     Keys: ``x``, ``y`` (coordinates), ``box``, ``points`` (n² × 2, y outer), ``vectors`` (F as an
     n² × 2 array in the order of ``points``), and as pairs of (n, n) arrays ``F``, its stated
@@ -235,7 +232,7 @@ def field_values(model: torch.nn.Module, points: Any) -> Array:
 
 def model_on_grid(model: torch.nn.Module, grid: dict[str, Any]) -> Pair:
     """The model's field r(x) − x on the grid of :func:`sample_grid`, as a pair of (ny, nx) arrays
-    (:func:`conservae_lib.plotting.field_on_grid` on the grid's box, in the model's dtype)."""
+    (:func:`conservae_lib.fields.field_on_grid` on the grid's box, in the model's dtype)."""
     _, _, U, V = field_on_grid(model, grid["box"], len(grid["x"]))
     return U, V
 
@@ -270,14 +267,6 @@ def error_row(field: Pair, grid: dict[str, Any], l2_fit: Pair, given: Pair | Non
     return row
 
 
-def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
-    """One table row of :func:`error_row`'s numbers, formatted for the page."""
-    if e.get("collapsed"):
-        name = f"{name} [collapsed]"
-    return {key: name, "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
-            "vs input field": fmt(e["err_F"], 3), "non-conservative fraction": fmt_small(e["nonconservative"], floor=1e-6)}
-
-
 def collapse_points(grid: dict[str, Any], n: int = 400) -> Tensor:
     """About ``n`` grid points spread over the whole box (every k-th point), for collapse checks."""
     points = np.asarray(grid["points"], dtype=float)
@@ -309,44 +298,6 @@ def score_model(model: torch.nn.Module, grid: dict[str, Any], best_fit: Pair, lo
     return row
 
 
-def plot_grid_field(ax: Any, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
-                    background: str | Array | None = "curl", scale: float | None = None) -> Any:
-    """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
-    a given curl map (an array, e.g. :func:`model_curl_on_grid`), its magnitude (``"norm"``) or
-    nothing (``None``). ``scale`` fixes the arrow scale across panels.
-
-    Not :func:`conservae_lib.plotting.plot_field` / :func:`~conservae_lib.plotting.plot_scalar`:
-    those evaluate a callable field on their own grid and draw contours whose symmetric colour
-    range is the largest |value|. Here the field is given as arrays on the solver's grid (every
-    ``stride``-th arrow drawn), and a curl map's colour range is at least ±1e-3, so a curl that
-    is zero up to rounding (the solver's output, a tied model) shows as flat instead of as
-    rounding noise blown up to the full scale. Chapter 06_hodge_2d's figures.
-    """
-    import matplotlib.pyplot as plt
-
-    stride = stride or max(1, len(x) // 16)
-    if background is not None:
-        is_curl = not isinstance(background, str) or background == "curl"
-        if isinstance(background, str):
-            Z = grid_curl(U, V, x, y) if background == "curl" else np.hypot(U, V)
-        else:
-            Z = np.asarray(background, dtype=float)
-        if is_curl:
-            lim = max(float(np.abs(Z).max()), 1e-3)
-            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        else:
-            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="Greys")
-        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    s = (slice(None, None, stride), slice(None, None, stride))
-    X, Y = np.meshgrid(x, y)
-    ax.quiver(X[s], Y[s], U[s], V[s], angles="xy", pivot="mid", width=0.005, scale=scale)
-    ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), aspect="equal")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
-
-
-# ----------------------------------------------------------------------------- the paper's F on the box (chapter 06)
 @dataclass
 class Reference:
     """The paper's F = (−x + y, −x − y) on the evaluation ``grid`` and its best gradient fit ∇φ."""
@@ -374,22 +325,3 @@ def least_squares_reference(n_grid: int, field: str = "spiral_sink") -> Referenc
     return Reference(grid, (fit_u, fit_v), potential)
 
 
-def describe_reference(reference: Reference) -> str:
-    """Three lines: the best gradient fit against the stated part, and each of them against F."""
-    grid = reference.grid
-    pairs = [("best gradient fit vs stated conservative part:", reference.gap),
-             ("stated conservative part vs F:", relative_error(grid["conservative"], grid["F"])),
-             ("best gradient fit vs F:", relative_error(reference.best_fit, grid["F"]))]
-    return "\n".join(f"{label:<45} {fmt(value, 3)}" for label, value in pairs)
-
-
-def plot_reference(reference: Reference) -> Any:
-    """F, its best gradient fit and the harmonic gradient by which that differs from (−x, −y)."""
-    grid = reference.grid
-    fig, axes = panels(3, width=13 / 3, height=3.9)
-    plot_grid_field(axes[0], grid["x"], grid["y"], *grid["F"], title="F = (−x + y, −x − y)")
-    plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ (grid solver)")
-    plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): the harmonic gradient",
-                    background="norm")
-    fig.tight_layout()
-    return fig

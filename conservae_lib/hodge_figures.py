@@ -11,13 +11,81 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .hodge import Reference, format_error_row, model_curl_on_grid, model_on_grid, plot_grid_field
+from .hodge import Array, Reference, grid_curl, model_curl_on_grid, model_on_grid, relative_error
 from .hodge_experiments import KINDS, Ablation, Comparison, Extraction, Figure4Evidence, MoreField
 from .plotting import panels
 from .report import fmt, fmt_small, frame
 
-__all__ = ["format_run_row", "main_models_table", "methods_table", "more_fields_table", "page_values",
+__all__ = ["format_error_row", "plot_grid_field", "describe_reference", "plot_reference", "format_run_row", "main_models_table", "methods_table", "more_fields_table", "page_values",
            "plot_learning_curves", "plot_figure4", "plot_ablations", "plot_more_fields"]
+
+
+def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
+    """One table row of :func:`error_row`'s numbers, formatted for the page."""
+    if e.get("collapsed"):
+        name = f"{name} [collapsed]"
+    return {key: name, "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
+            "vs input field": fmt(e["err_F"], 3), "non-conservative fraction": fmt_small(e["nonconservative"], floor=1e-6)}
+
+
+def plot_grid_field(ax: Any, x: Array, y: Array, U: Array, V: Array, title: str | None = None, stride: int | None = None,
+                    background: str | Array | None = "curl", scale: float | None = None) -> Any:
+    """Arrows of a field given on a grid, over its finite-difference curl (``background="curl"``),
+    a given curl map (an array, e.g. :func:`model_curl_on_grid`), its magnitude (``"norm"``) or
+    nothing (``None``). ``scale`` fixes the arrow scale across panels.
+
+    Not :func:`conservae_lib.plotting.plot_field` / :func:`~conservae_lib.plotting.plot_scalar`:
+    those evaluate a callable field on their own grid and draw contours whose symmetric colour
+    range is the largest |value|. Here the field is given as arrays on the solver's grid (every
+    ``stride``-th arrow drawn), and a curl map's colour range is at least ±1e-3, so a curl that
+    is zero up to rounding (the solver's output, a tied model) shows as flat instead of as
+    rounding noise blown up to the full scale. Chapter 06_hodge_2d's figures.
+    """
+    import matplotlib.pyplot as plt
+
+    stride = stride or max(1, len(x) // 16)
+    if background is not None:
+        is_curl = not isinstance(background, str) or background == "curl"
+        if isinstance(background, str):
+            Z = grid_curl(U, V, x, y) if background == "curl" else np.hypot(U, V)
+        else:
+            Z = np.asarray(background, dtype=float)
+        if is_curl:
+            lim = max(float(np.abs(Z).max()), 1e-3)
+            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        else:
+            im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="Greys")
+        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    s = (slice(None, None, stride), slice(None, None, stride))
+    X, Y = np.meshgrid(x, y)
+    ax.quiver(X[s], Y[s], U[s], V[s], angles="xy", pivot="mid", width=0.005, scale=scale)
+    ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), aspect="equal")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+
+
+def describe_reference(reference: Reference) -> str:
+    """Three lines: the best gradient fit against the stated part, and each of them against F."""
+    grid = reference.grid
+    pairs = [("best gradient fit vs stated conservative part:", reference.gap),
+             ("stated conservative part vs F:", relative_error(grid["conservative"], grid["F"])),
+             ("best gradient fit vs F:", relative_error(reference.best_fit, grid["F"]))]
+    return "\n".join(f"{label:<45} {fmt(value, 3)}" for label, value in pairs)
+
+
+def plot_reference(reference: Reference) -> Any:
+    """F, its best gradient fit and the harmonic gradient by which that differs from (−x, −y)."""
+    grid = reference.grid
+    fig, axes = panels(3, width=13 / 3, height=3.9)
+    plot_grid_field(axes[0], grid["x"], grid["y"], *grid["F"], title="F = (−x + y, −x − y)")
+    plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ (grid solver)")
+    plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): the harmonic gradient",
+                    background="norm")
+    fig.tight_layout()
+    return fig
 
 def format_run_row(kind: str, seed: int, e: dict[str, Any]) -> dict[str, str]:
     """One row of chapter 06's Figure 4 table: a main model, its training and its errors."""

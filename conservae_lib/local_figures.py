@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from . import plotting, report
+from .fields import grid_2d
 from .densities import NoisyCircle
 from .models import AutoEncoder
 
@@ -48,7 +49,7 @@ def density_figure(circle: NoisyCircle, sample: torch.Tensor, box: Box | None = 
     """log p of the noisy circle with a training sample, beside its exact score ∇ log p, over
     ``box`` (default :func:`view_box`)."""
     box = view_box(circle) if box is None else box
-    x_g, y_g, pts = plotting.grid_2d(box, n)
+    x_g, y_g, pts = grid_2d(box, n)
     logp = circle.log_prob(pts).numpy().reshape(n, n)
     sample = np.asarray(sample)
     fig, axes = plotting.panels(2, width=4.8, height=4.2)
@@ -60,7 +61,7 @@ def density_figure(circle: NoisyCircle, sample: torch.Tensor, box: Box | None = 
 
 
 def sweep_table(summary: list[Row]) -> pd.DataFrame:
-    """The contraction sweep per ε (rows of :func:`conservae_lib.local.summarize_sweep`): mean ±
+    """The contraction sweep per ε (rows of :func:`conservae_lib.local_summary.summarize_sweep`): mean ±
     sd over seeds of the asymmetries, sym(J), and the score and Hessian errors."""
     def pm(s: Row, key: str, digits: int = 2) -> str:
         return report.fmt_pm(s.get(key), digits, s["n_seeds"] > 1)
@@ -121,7 +122,7 @@ def sweep_figure(rows: list[Row]) -> plt.Figure:
 
 
 def fixed_point_table(fp_summary: list[Row]) -> pd.DataFrame:
-    """Fixed points per ε (rows of :func:`conservae_lib.local.fixed_point_summary`): their kinds,
+    """Fixed points per ε (rows of :func:`conservae_lib.local_summary.fixed_point_summary`): their kinds,
     complex eigenvalues, and on the ring the curvature across the manifold (step 4)."""
     def pct(s: Row, key: str) -> str:
         return "—" if s.get(key) is None else report.fmt_pct(s[key])
@@ -158,7 +159,7 @@ def fields_figure(trained: dict[tuple[float, int], AutoEncoder], rows: list[Row]
 
 
 def findings_lines(f: Row) -> str:
-    """The chapter's summary of :func:`conservae_lib.local.findings`, one line per link of the
+    """The chapter's summary of :func:`conservae_lib.local_summary.findings`, one line per link of the
     argument (asymmetry, sym(J), score and Hessian, eigenvalues), numbers by :mod:`report`."""
     lines = [
         f"Asymmetry of the field's Jacobian at the data: {report.fmt(f['asym_large'], 2)} at ε = {report.fmt(f['eps_large'], 2)}, "

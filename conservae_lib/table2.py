@@ -7,7 +7,7 @@ learner; for a model without one (the untied learner, an extra, and the targets 
 "energy difference" is the work of the field along the segment x̃ → x (:func:`segment_integral`,
 :func:`energy_difference`), a path-dependent number (:func:`path_dependence_ratio`). The trivial
 energies −½‖x − c‖² (:func:`quadratic_energy`, :func:`quadratic_fractions`) are the controls.
-:func:`summarize` aggregates the runs of :func:`conservae_lib.algorithm1.run_experiment` over seeds
+:func:`summarize` aggregates the runs of :func:`conservae_lib.alg1_runs.run_experiment` over seeds
 (mean ± sd), and :func:`seed_values` reads one number per seed.
 Chapter: *Algorithm 1 on MNIST* (07_mnist_conservative_part).
 """

@@ -18,15 +18,15 @@ reason naming the epoch (``on_divergence="raise"`` raises :class:`DivergenceErro
 one line is printed. A run whose loss never fell below its value before training is marked the
 same way (it trained nothing). Dead or saturated networks — no hidden unit active, a Jacobian
 norm ‖∂r/∂x‖_F of about zero, where the symmetricity of eq. (5) is undefined — are found by
-:func:`collapse_reason`, which the chapters call on held-out points before scoring a claim.
-Chapters: the MNIST chapters, the 2-D chapters and Proposition 3.
+:func:`conservae_lib.collapse.collapse_reason`, which the chapters call on held-out points before
+scoring a claim. The optimisers and the checks of the arguments are in
+:mod:`conservae_lib.optimizers`. Chapters: the MNIST chapters, the 2-D chapters and Proposition 3.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import math
-import os
 import sys
 import time
 import warnings
@@ -37,18 +37,18 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .collapse import all_finite
 from .contraction import encoder_contraction, encoder_contraction_at, reconstruction_contraction
 from .models import AutoEncoder
-from .results import CorruptResultError, atomic_write_bytes
+from .optimizers import OPTIMIZERS, check_fit_args, make_optimizer, optimizer_implementation
+from .progress import progress_bar
+from .files import CorruptResultError, atomic_write_bytes
 from .runtime import select_device
 
 Tensor = torch.Tensor
 
-__all__ = ["History", "DivergenceError", "fit", "reconstruction_loss", "renormalize_columns", "collapse_reason"]
-
-#: ``sgd`` is SGD with momentum 0.9, ``sgd_plain`` plain SGD (no momentum): the two optimisers of
-#: 2015-era auto-encoder code, beside Adam (chapter 04 compares them, since the paper names none).
-OPTIMIZERS = ("adam", "sgd", "lbfgs", "sgd_plain")
+#: ``OPTIMIZERS`` (the names ``fit`` accepts) comes from :mod:`conservae_lib.optimizers`.
+__all__ = ["History", "DivergenceError", "fit", "reconstruction_loss", "renormalize_columns", "OPTIMIZERS"]
 
 
 class DivergenceError(RuntimeError):
@@ -94,51 +94,6 @@ def renormalize_columns(model: AutoEncoder, alpha: float) -> None:
     """Rescale every encoder filter W_{·k} to squared length α (footnote 4 of the paper)."""
     norms = model.W.norm(dim=0, keepdim=True).clamp_min(1e-12)
     model.W.mul_(math.sqrt(alpha) / norms)
-
-
-def _check_fit_args(epochs: int, batch_size: int | None, lr: float, optimizer: str, n: int,
-                    contraction: float, encoder_contraction_: float, noise: float, weight_length: float | None) -> None:
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an integer ≥ 0; got {epochs!r}.")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch); got {batch_size!r}.")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number; got {lr!r}.")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}.")
-    for name, v in (("contraction", contraction), ("encoder_contraction", encoder_contraction_), ("noise", noise)):
-        if not (isinstance(v, (int, float)) and v >= 0):
-            raise ValueError(f"{name} must be a number ≥ 0; got {v!r}.")
-    if weight_length is not None and not (isinstance(weight_length, (int, float)) and weight_length > 0):
-        raise ValueError(f"weight_length must be a positive number or None; got {weight_length!r}.")
-    if n == 0:
-        raise ValueError("no training data: the input batch is empty.")
-
-
-def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    """The optimiser ``name``. Adam uses PyTorch's fused kernel where the parameters' device
-    supports it (one pass over parameters, gradients and moments; on the MNIST model about 1.2×
-    faster per step than the default on 2 CPU cores — the performance appendix measures it), and
-    the ``foreach`` implementation otherwise. Both compute Adam's update; they differ from each
-    other only in rounding."""
-    if name == "adam":
-        params = list(params)
-        try:
-            return torch.optim.Adam(params, lr=lr, fused=True)
-        except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device / version
-            return torch.optim.Adam(params, lr=lr, foreach=True)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
-    if name == "sgd_plain":
-        return torch.optim.SGD(params, lr=lr)
-    return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
-
-
-def _implementation(opt: torch.optim.Optimizer) -> str:
-    """Which kernel the optimiser runs (``fused``, ``foreach`` or ``default``): runs with different
-    kernels differ in rounding, so a checkpoint records it and resumes only under the same one."""
-    d = opt.defaults
-    return "fused" if d.get("fused") else ("foreach" if d.get("foreach") else "default")
 
 
 def _rng_states() -> dict[str, Any]:
@@ -195,7 +150,7 @@ def _save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, g
 
 def _load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`_save_checkpoint`; anything else raises
-    :class:`~conservae_lib.results.CorruptResultError` naming the file."""
+    :class:`~conservae_lib.files.CorruptResultError` naming the file."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
@@ -263,7 +218,7 @@ def fit(
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
         raise ValueError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}.")
     n = len(inputs)
-    _check_fit_args(epochs, batch_size, lr, optimizer, n, contraction, encoder_contraction_weight, noise, weight_length)
+    check_fit_args(epochs, batch_size, lr, optimizer, n, contraction, encoder_contraction_weight, noise, weight_length)
     dev = select_device(device)
     model.to(dev)
     inputs = inputs.to(dev)
@@ -271,7 +226,7 @@ def fit(
     if targets.shape != inputs.shape:
         raise ValueError(f"targets must have the shape of inputs {tuple(inputs.shape)}; got {tuple(targets.shape)}.")
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = _make_optimizer(optimizer, params, lr)
+    opt = make_optimizer(optimizer, params, lr)
     gen = torch.Generator().manual_seed(int(seed))
     history = History()
     ckpt = Path(checkpoint) if checkpoint is not None else None
@@ -280,7 +235,7 @@ def fit(
         fingerprint = _fingerprint(model, inputs, targets, dict(
             epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, contraction=contraction,
             encoder_contraction_weight=encoder_contraction_weight, noise=noise, weight_length=weight_length,
-            metrics_every=metrics_every, seed=int(seed), implementation=_implementation(opt)))
+            metrics_every=metrics_every, seed=int(seed), implementation=optimizer_implementation(opt)))
     if ckpt is not None and ckpt.exists():
         state = _load_checkpoint(ckpt)
         changed = sorted(k for k in set(fingerprint) | set(state["fingerprint"])
@@ -332,7 +287,7 @@ def fit(
     bs = n if (batch_size is None or optimizer == "lbfgs") else min(batch_size, n)
     initial_loss = float(history.records[0]["loss"])
     lowest = min([math.inf] + [float(r["loss"]) for r in history.records[1:]])
-    bar = _progress(range(start_epoch + 1, epochs + 1), desc, progress, total=epochs, initial=start_epoch)
+    bar = progress_bar(range(start_epoch + 1, epochs + 1), desc, progress, total=epochs, initial=start_epoch)
     model.train()
     for epoch in bar:
         t0 = time.perf_counter()
@@ -361,7 +316,7 @@ def fit(
                 renormalize_columns(model, weight_length)
             total += loss.detach() * len(idx)
         mean_loss = float(total) / n
-        if not math.isfinite(mean_loss) or not _all_finite(params):
+        if not math.isfinite(mean_loss) or not all_finite(params):
             what = f"the loss became {mean_loss}" if not math.isfinite(mean_loss) else "the parameters became non-finite"
             reason = (f"training diverged at epoch {epoch}: {what}. The learning rate ({lr}) is probably too "
                       "large for this model and data; try a smaller one.")
@@ -389,57 +344,3 @@ def fit(
 #: A run "fell" when its lowest epoch loss is below the loss before training by more than this
 #: fraction of it (float rounding moves an untrained loss by ~1e-7 of itself).
 _FELL = 1e-4
-
-
-def _all_finite(params: list[Tensor]) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in params)
-
-
-@torch.no_grad()
-def collapse_reason(model: nn.Module, x: Tensor, *, max_points: int = 256, jacobian_tol: float = 1e-6,
-                    active_tol: float = 1e-4) -> str | None:
-    """Why ``model`` is a collapsed network on the points ``x`` (N × D), or None if it is not.
-
-    A trained network cannot be scored when (in this order)
-
-    1. a parameter is NaN or infinite (training diverged);
-    2. (one-layer :class:`~conservae_lib.models.AutoEncoder`) no hidden unit is active at any
-       point: h′(Wᵀx + b) ≤ ``active_tol`` everywhere — dead ReLUs or saturated sigmoids;
-    3. the Jacobian ∂r/∂x is about zero: the median over the points of ‖∂r/∂x‖²_F / D is below
-       ``jacobian_tol`` (the identity map has 1). Its symmetricity (eq. 5) is then 0/0, and a
-       field that is zero everywhere has zero curl whatever the paper's claim — so the chapters
-       hand the ledger ``not_tested=<this reason>`` instead of a number.
-
-    At most ``max_points`` points are used (the first ones). Chapters 04, 05 and 07 call this on
-    held-out points before scoring a claim.
-    """
-    params = [p for p in model.parameters()]
-    if not _all_finite(params):
-        return "the network's parameters are not finite (training diverged)."
-    x = x[:max_points].to(params[0].device if params else x.device)
-    n = len(x)
-    if n == 0:
-        raise ValueError("collapse_reason needs at least one point; got an empty batch.")
-    if isinstance(model, AutoEncoder):
-        active = model.hidden_derivative(x.to(model.W.dtype)) > active_tol
-        if not bool(active.any()):
-            return (f"no hidden unit is active on {n} points (h′ ≤ {active_tol:g} everywhere): "
-                    "the network is dead or saturated.")
-    from .fields import jacobian_norm2  # fields imports models only; kept local to stay light
-
-    norm2 = jacobian_norm2(model, x)
-    D = x.shape[1]
-    if not bool(torch.isfinite(norm2).all()):
-        return f"the Jacobian ∂r/∂x is not finite on {n} points."
-    if float(norm2.median()) / D < jacobian_tol:
-        return (f"the Jacobian ∂r/∂x is about zero on {n} points (median ‖∂r/∂x‖²_F / D = "
-                f"{float(norm2.median()) / D:.2g}): its symmetricity is undefined.")
-    return None
-
-
-def _progress(it, desc: str, enabled: bool, total: int, initial: int):
-    if not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
-        return it  # also avoids tqdm.auto's import-time warning in kernels without ipywidgets
-    from tqdm.auto import tqdm
-
-    return tqdm(it, desc=desc, total=total, initial=initial, leave=False)
