@@ -194,7 +194,7 @@ def _check(profile: str, output_dir: Path | None, root: Path = REPO_ROOT) -> int
 def validate_parameters(profile: str, names: Sequence[str], extra: dict[str, Any], root: Path = REPO_ROOT) -> None:
     """Check the profile and ``-p`` overrides against every chosen chapter's table before any
     kernel starts, so that a bad value fails at once with the sentence from
-    :func:`conservae_lib.profiles.configure`. A name that no chosen chapter defines is an error
+    :func:`conservae_lib.parameters.configure`. A name that no chosen chapter defines is an error
     (for one chapter, configure's own sentence)."""
     from .parameters import ParameterError
     from .profiles import DECLARED_IN, configure, declaration

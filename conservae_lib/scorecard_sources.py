@@ -13,7 +13,7 @@ __all__ = ["REPO_ROOT", "CHAPTER_NOTEBOOKS", "chapter_titles", "section_labels",
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Chapter key (``profiles.CHAPTERS``) → notebook name (``notebooks/<name>.md``), in book order.
+#: Chapter key (``profiles.DECLARED_IN``) → notebook name (``notebooks/<name>.md``), in book order.
 CHAPTER_NOTEBOOKS: dict[str, str] = {
     "conservative_autoencoders": "01_conservative_autoencoders",
     "sufficient_condition": "02_sufficient_condition",

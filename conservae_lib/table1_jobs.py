@@ -1,6 +1,6 @@
 """The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
 
-From the chapter's configuration (``profiles.configure('mnist_symmetricity', …)``): the reference
+From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the reference
 :class:`~conservae_lib.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
 optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
 the data-set check (some cells once more on other data, :func:`load_check_data`), and the command line
@@ -31,7 +31,7 @@ OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", 
 
 
 def settings_from(cfg: Any) -> Settings:
-    """The reference :class:`Settings` of a chapter configuration (``profiles.configure('mnist_symmetricity', …)``):
+    """The reference :class:`Settings` of a chapter configuration (:data:`PARAMETERS`):
     the profile's ``optimizer`` and ``lr`` (the optimiser of the ε rule), eq. (10) as the CAE penalty; ε is
     set per CAE cell by :func:`cell_settings` once :func:`choose_epsilon` has chosen it, the optimiser of
     the primary reading by :func:`better_supported` among :func:`optimizer_settings`."""
