@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import report
-from .alg1_claims import paper_fraction
+from .alg1_claims import paper_fraction, reading_gaps
 from .corruption import CORRUPTIONS, READINGS
 from .table2 import CVF_ROWS, seed_values
 
@@ -201,3 +201,35 @@ def prose_numbers(summary: Mapping[str, Any]) -> dict[str, tuple[float, int]]:
         q = over_cells(f"learners/tied/quadratic_term/{k}")
         out[f"quad_min_{k}"], out[f"quad_max_{k}"] = (min(q), 3), (max(q), 3)
     return out
+
+
+def _beta_keys(obj: Any) -> Any:
+    """A summary read back from JSON, with its β keys numbers again ("0.2" → 0.2)."""
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        try:
+            key: Any = float(k)
+        except (TypeError, ValueError):
+            key = k
+        out[key] = _beta_keys(v)
+    return out
+
+
+def full_mnist_table2(full: Mapping[str, Any] | None):
+    """Table 2 of the ``full`` profile's saved summary (full MNIST), as :func:`table2` lays it out,
+    after a line naming its data and one saying which reading of x̃ comes closer to the paper's numbers
+    there (:func:`conservae_lib.alg1_claims.reading_gaps`); or a line saying that the full profile has
+    not run yet (None)."""
+    if full is None or "summary" not in full:
+        print("no full-MNIST results yet (results/full/mnist_conservative_part/summary.json): "
+              "run the chapter with --profile full to add them")
+        return None
+    summary = _beta_keys(full["summary"])
+    gaps = {k: g["both rows"] for k, g in reading_gaps(summary).items()}
+    closer = min(gaps, key=gaps.get)
+    print(f"on {full.get('provenance', {}).get('data', 'full MNIST')}:")
+    print(f"the {closer.replace('_', ' ')} reading comes closer to the paper's numbers (mean distance "
+          + ", ".join(f"{report.fmt(v, 3)} for {k.replace('_', ' ')}" for k, v in gaps.items()) + ")")
+    return table2(summary)

@@ -62,7 +62,7 @@ def test_known_values_for_an_orthogonal_linear_tied_model():
     Q = torch.linalg.qr(torch.randn(6, 3, generator=torch.Generator().manual_seed(0), dtype=DT))[0]
     m = AutoEncoder.from_weights(Q, None, activation="linear")
     assert float(reconstruction_contraction(m, X[:, :1].repeat(1, 6)).detach()) == pytest.approx(3.0, rel=1e-12)
-    assert float(encoder_contraction(m, X[:, :1].repeat(1, 6))) == pytest.approx(3.0, rel=1e-12)
+    assert float(encoder_contraction(m, X[:, :1].repeat(1, 6)).detach()) == pytest.approx(3.0, rel=1e-12)
 
 
 def test_encoder_contraction_refuses_deep_models():
