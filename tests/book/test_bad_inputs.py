@@ -159,8 +159,6 @@ def test_good_values_at_the_bounds_pass() -> None:
 
 
 def test_profile_and_chapter_cannot_be_overridden_as_parameters() -> None:
-    from conservae_lib import pipeline
-
     one = ["01_conservative_autoencoders"]
     with pytest.raises(ParameterError, match=r"^parameter 'chapter' \(given 'x'\) is set by the pipeline"):
         cli.validate_parameters("smoke", one, {"chapter": "x"})
