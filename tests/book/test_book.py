@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conservae_lib import booktools, notebook_files, profiles
+from conservae_lib.book import booktools, notebook_files, profiles
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conservae_lib import book_runs
+from conservae_lib.book import book_runs
 
 
 def _notebook(path, meta: dict | None = None) -> None:

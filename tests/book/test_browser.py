@@ -19,7 +19,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from conservae_lib import booktools
+from conservae_lib.book import booktools
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -240,7 +240,7 @@ def test_screenshots_saved(visits):
 
 
 def test_scorecard_page_shows_every_item_of_the_paper(visits):
-    from conservae_lib import scorecard_data
+    from conservae_lib.book import scorecard_data
 
     pages = {d: v.scorecard_ids for d, v in visits.items() if v.scorecard_ids}
     assert list(pages) == ["notebooks/90_scorecard"], list(pages)

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conservae_lib import notebook_files, pipeline, staleness
+from conservae_lib.book import notebook_files, pipeline, staleness
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = pipeline.notebook_sources(ROOT)

@@ -15,9 +15,9 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from conservae_lib import cli, notebook_files, pipeline, staleness
-from conservae_lib.parameters import PROFILES
-from conservae_lib.profiles import validate_all
+from conservae_lib.book import cli, notebook_files, pipeline, staleness
+from conservae_lib.foundations.parameters import PROFILES
+from conservae_lib.book.profiles import validate_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def _page(title: str, body: str) -> str:
 
 TINY = _page("Tiny", """\
     ```{code-cell} ipython3
-    from conservae_lib import report
+    from conservae_lib.presentation import report
     print(profile, report.fmt(2 / 3))
     ```
     """)
@@ -62,7 +62,7 @@ def test_every_chapter_profile_table_is_valid_and_complete():
 
 
 def test_chapter_names_are_the_profile_keys():
-    from conservae_lib.profiles import CHAPTERS
+    from conservae_lib.book.profiles import CHAPTERS
 
     for src in pipeline.notebook_sources():
         assert pipeline.chapter_name(src) in CHAPTERS, f"{src.name} has no profile table"
@@ -70,24 +70,24 @@ def test_chapter_names_are_the_profile_keys():
 
 def test_library_digest_follows_imports_and_ignores_unused_modules(tiny_root: Path):
     lib = tiny_root / "conservae_lib"
-    code = "from conservae_lib import energy"
+    code = "from conservae_lib.core import energy"
     before, modules = staleness.library_digest(code, lib)
-    assert {"energy", "fields", "models", "activations"} <= set(modules)
-    assert "training" not in modules
-    (lib / "training.py").write_text((lib / "training.py").read_text() + "\n# unrelated change\n")
+    assert {"core.energy", "core.fields", "core.models", "core.activations", "core"} <= set(modules)
+    assert "training.trainer" not in modules
+    (lib / "training" / "trainer.py").write_text((lib / "training" / "trainer.py").read_text() + "\n_UNRELATED = 1\n")
     assert staleness.library_digest(code, lib)[0] == before
-    (lib / "fields.py").write_text((lib / "fields.py").read_text() + "\n# a comment in a dependency\n")
+    (lib / "core" / "fields.py").write_text((lib / "core" / "fields.py").read_text() + "\n# a comment in a dependency\n")
     assert staleness.library_digest(code, lib)[0] == before
-    (lib / "fields.py").write_text((lib / "fields.py").read_text() + "\n_CHANGED_IN_A_DEPENDENCY = 1\n")
+    (lib / "core" / "fields.py").write_text((lib / "core" / "fields.py").read_text() + "\n_CHANGED_IN_A_DEPENDENCY = 1\n")
     assert staleness.library_digest(code, lib)[0] != before
 
 
 def test_comments_and_docstrings_do_not_make_a_chapter_stale_but_code_does(tiny_root: Path):
     """Issue 16: a chapter is stale when the library code it imports changes, not its prose."""
     lib = tiny_root / "conservae_lib"
-    code = "from conservae_lib import fields"
+    code = "from conservae_lib.core import fields"
     before = staleness.library_digest(code, lib)[0]
-    path = lib / "models.py"  # imported by fields
+    path = lib / "core" / "models.py"  # imported by fields
     src = path.read_text()
     assert '"""The reconstruction r(x) = R h(Wᵀx + b) + c of eq. (1), N × D."""' in src
     path.write_text(src.replace("of eq. (1), N × D.", "of eq. (1) — reworded.")
@@ -97,7 +97,7 @@ def test_comments_and_docstrings_do_not_make_a_chapter_stale_but_code_does(tiny_
                                 "return self.decode_preactivation(self.preactivation(x)) * 1", 1))
     assert staleness.library_digest(code, lib)[0] != before
     # parameters.py (always counted) too: a comment does not count, a range does
-    prof = lib / "parameters.py"
+    prof = lib / "foundations" / "parameters.py"
     psrc = prof.read_text()
     prof.write_text(psrc.replace("class ParameterError(ValueError):", "# a comment\nclass ParameterError(ValueError):", 1))
     path.write_text(src)
@@ -150,22 +150,25 @@ def test_unknown_notebook_name_is_a_clear_error():
 def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_root: Path):
     """A declaration is code of the module that declares it: it counts for the chapters importing that module."""
     lib = tiny_root / "conservae_lib"
-    path = lib / "curl_training.py"
+    path = lib / "experiments" / "curl_training.py"
     src = path.read_text()
-    own = staleness.library_digest("from conservae_lib import curl_training", lib)[0]
-    other = staleness.library_digest("from conservae_lib import fields", lib)[0]
+    own = staleness.library_digest("from conservae_lib.experiments import curl_training", lib)[0]
+    other = staleness.library_digest("from conservae_lib.core import fields", lib)[0]
     assert 'Param("record_every", 10,' in src
     path.write_text(src.replace('Param("record_every", 10,', 'Param("record_every", 11,', 1))
-    assert staleness.library_digest("from conservae_lib import curl_training", lib)[0] != own
-    assert staleness.library_digest("from conservae_lib import fields", lib)[0] == other
+    assert staleness.library_digest("from conservae_lib.experiments import curl_training", lib)[0] != own
+    assert staleness.library_digest("from conservae_lib.core import fields", lib)[0] == other
 
 
 def test_every_imported_module_counts_in_the_digest():
-    code = ("from conservae_lib import fields, runtime\n\ncfg = 1\n"
-            "from conservae_lib import (\n    energy,\n    plotting as pl,  # figures\n)\nimport conservae_lib.data\n")
+    code = ("from conservae_lib.core import fields\nfrom conservae_lib.training import runtime\n\ncfg = 1\n"
+            "from conservae_lib.core import (\n    energy,\n    models as m,  # eq. 1\n)\n"
+            "from conservae_lib.presentation.plotting import plot_field\nimport conservae_lib.data.mnist\n"
+            "x = conservae_lib.book.results.load_summary\n")
     mods = staleness._notebook_modules(code)
-    assert {"fields", "runtime", "energy", "plotting", "data"} <= mods
-    assert "cfg" not in " ".join(mods)
+    assert {"core.fields", "training.runtime", "core.energy", "core.models", "presentation.plotting", "data.mnist",
+            "book.results"} <= mods
+    assert "cfg" not in " ".join(mods) and not any("plot_field" in m or "load_summary" in m for m in mods)
 
 
 # ----------------------------------------------------------------- issue 17: runs that cannot mislead
@@ -279,7 +282,7 @@ def test_a_second_run_of_a_chapter_into_the_same_folder_is_refused_naming_the_ho
 def test_the_lock_of_a_live_process_in_another_process_is_seen(tiny_root: Path, tmp_path):
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from conservae_lib import pipeline\n"
+        [sys.executable, "-c", "import sys, time; from conservae_lib.book import pipeline\n"
                                f"with pipeline.chapter_lock('01_tiny', {str(out)!r}):\n"
                                "    print('held', flush=True); time.sleep(60)"],
         cwd=tiny_root, stdout=subprocess.PIPE, text=True)

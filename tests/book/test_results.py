@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conservae_lib import files, results
-from conservae_lib.files import CorruptResultError
+from conservae_lib.foundations import files
+from conservae_lib.book import results
+from conservae_lib.foundations.files import CorruptResultError
 
 ROOT = Path(__file__).resolve().parents[2]
 MAGIC = b"CONSERVAE-TEST"
@@ -61,7 +62,7 @@ CHILD = textwrap.dedent("""
 def _child(mode: str, folder: Path) -> subprocess.Popen:
     script = folder.parent / f"child_{folder.name}.py"
     script.write_text(CHILD)
-    return subprocess.Popen([sys.executable, str(script), str(ROOT / "conservae_lib" / "files.py"), mode, str(folder)])
+    return subprocess.Popen([sys.executable, str(script), str(ROOT / "conservae_lib" / "foundations" / "files.py"), mode, str(folder)])
 
 
 def valid_blob(path: Path) -> bool:
@@ -219,7 +220,7 @@ def _tree_bytes(folder: Path) -> dict[str, bytes]:
 
 
 def test_readme_override_seed_3_leaves_the_published_smoke_results_byte_identical(tmp_path, monkeypatch, capsys):
-    from conservae_lib import profiles
+    from conservae_lib.book import profiles
 
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
     chapter = "conservative_autoencoders"
@@ -245,7 +246,7 @@ def test_readme_override_seed_3_leaves_the_published_smoke_results_byte_identica
 
 
 def test_old_three_argument_form_keeps_the_override_protection(tmp_path, monkeypatch):
-    from conservae_lib import parameters
+    from conservae_lib.foundations import parameters
 
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
     path = results.save_summary("conservative_autoencoders", "smoke", {"claims": []})
@@ -257,7 +258,7 @@ def test_old_three_argument_form_keeps_the_override_protection(tmp_path, monkeyp
 
 
 def test_summary_records_parameters_profile_data_digest_and_commit(tmp_path, monkeypatch):
-    from conservae_lib import profiles
+    from conservae_lib.book import profiles
 
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
     monkeypatch.delenv("CONSERVAE_INPUTS_DIGEST", raising=False)
@@ -276,7 +277,7 @@ def test_save_summary_refuses_a_cfg_without_chapter_and_a_non_dict_summary(tmp_p
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
     with pytest.raises(ValueError, match="profiles.configure"):
         results.save_summary({"seed": 0}, {"claims": []})
-    from conservae_lib import profiles
+    from conservae_lib.book import profiles
 
     with pytest.raises(TypeError, match="must be a dict"):
         results.save_summary(profiles.configure("conservative_autoencoders", "smoke"), [1, 2])

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conservae_lib import files, ledger, pipeline, profiles, results, scorecard, staleness
-from conservae_lib import scorecard_data as data
-from conservae_lib import scorecard_sources as sources
+from conservae_lib.foundations import files
+from conservae_lib.claims import ledger
+from conservae_lib.book import pipeline, profiles, results, scorecard, staleness
+from conservae_lib.book import scorecard_data as data
+from conservae_lib.book import scorecard_sources as sources
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPER = ROOT.parent / "shared" / "paper" / "conservativeness_of_untied_autoencoders.md"

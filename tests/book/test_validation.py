@@ -18,8 +18,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from conservae_lib import cli, parameters, pipeline, profiles
-from conservae_lib.parameters import (COUNT, EPOCHS, FOLDER, FRACTION, NOISE, RATE, SEED, WEIGHT, Chapter, Param,
+from conservae_lib.book import cli, pipeline, profiles
+from conservae_lib.foundations import parameters
+from conservae_lib.foundations.parameters import (COUNT, EPOCHS, FOLDER, FRACTION, NOISE, RATE, SEED, WEIGHT, Chapter, Param,
                                       ParameterError)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,11 +264,13 @@ def test_resolve_refuses_a_parameters_cell_that_lacks_a_declared_name() -> None:
 
 
 def test_the_library_names_are_the_allowed_choices() -> None:
-    from conservae_lib import activations, data, training
+    from conservae_lib.core import activations
+    from conservae_lib.data import mnist
+    from conservae_lib.training import trainer
 
     t1 = profiles.declaration("mnist_symmetricity")
-    assert t1.param("data_source").choices == data.SOURCES
-    assert t1.param("optimizer").choices == training.OPTIMIZERS
+    assert t1.param("data_source").choices == mnist.SOURCES
+    assert t1.param("optimizer").choices == trainer.OPTIMIZERS
     assert set(profiles.declaration("curl_2d").param("activation").choices) == set(activations.ACTIVATIONS)
 
 
@@ -373,7 +376,7 @@ def test_papermill_exits_non_zero_with_the_sentence(tmp_path: Path) -> None:
 
 
 def test_report_formats_mean_and_spread_and_missing_values():
-    from conservae_lib import report
+    from conservae_lib.presentation import report
 
     assert report.fmt_pm({"mean": 0.123456, "std": 0.0123}, 3) == "0.123 ± 0.01"
     assert report.fmt_pm({"mean": 0.5, "std": 0.1}, 2, show_sd=False) == "0.5"

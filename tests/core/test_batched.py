@@ -1,4 +1,4 @@
-"""Batched training (conservae_lib.batched.fit_many) gives the numbers of one-at-a-time training."""
+"""Batched training (conservae_lib.training.batched.fit_many) gives the numbers of one-at-a-time training."""
 from __future__ import annotations
 
 import copy
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from conservae_lib import AutoEncoder
-from conservae_lib.batched import fit_many
-from conservae_lib.training import DivergenceError, fit, renormalize_columns
+from conservae_lib.training.batched import fit_many
+from conservae_lib.training.trainer import DivergenceError, fit, renormalize_columns
 
 D, H, N = 24, 10, 90  # N not a multiple of the batch size: a short last batch
 

@@ -1,4 +1,4 @@
-"""Collapsed networks (``conservae_lib.collapse``): diverged, dead, saturated, or with a vanishing
+"""Collapsed networks (``conservae_lib.training.collapse``): diverged, dead, saturated, or with a vanishing
 Jacobian, whose symmetricity cannot be scored (issue 17, case 2)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conservae_lib import AutoEncoder
-from conservae_lib.collapse import all_finite, collapse_reason
+from conservae_lib.training.collapse import all_finite, collapse_reason
 
 
 def _data(n=256, D=10, seed=0):

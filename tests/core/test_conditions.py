@@ -1,16 +1,16 @@
-"""Tests of conservae_lib.conditions and .sufficient: the conservativeness test, the constructions of eq. (8)
+"""Tests of conservae_lib.core.conditions and .sufficient: the conservativeness test, the constructions of eq. (8)
 and their families, the space of conservative decoders, and the recovery of C and E.
 Chapters: *Conservative auto-encoders* and *When is an untied auto-encoder conservative?*."""
 import pytest
 import torch
 
-from conservae_lib import conditions as cd
-from conservae_lib import decoder_space as ds
-from conservae_lib import sufficient as sf
-from conservae_lib import sufficient_report as sr
-from conservae_lib import sufficient_survey as sv
-from conservae_lib.fields import jacobian_symmetricity
-from conservae_lib.models import AutoEncoder, glorot
+from conservae_lib.core import conditions as cd
+from conservae_lib.core import decoder_space as ds
+from conservae_lib.core import sufficient as sf
+from conservae_lib.presentation import sufficient_report as sr
+from conservae_lib.experiments import sufficient_survey as sv
+from conservae_lib.core.fields import jacobian_symmetricity
+from conservae_lib.core.models import AutoEncoder, glorot
 
 DT = torch.float64
 

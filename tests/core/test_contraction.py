@@ -1,10 +1,10 @@
-"""Tests of conservae_lib.contraction against autograd Jacobians (eq. 10 and the classic CAE
+"""Tests of conservae_lib.core.contraction against autograd Jacobians (eq. 10 and the classic CAE
 penalty). Chapters: *Proposition 3* and the MNIST chapter."""
 import pytest
 import torch
 
-from conservae_lib.contraction import encoder_contraction, reconstruction_contraction
-from conservae_lib.models import AutoEncoder, DeepAutoEncoder
+from conservae_lib.core.contraction import encoder_contraction, reconstruction_contraction
+from conservae_lib.core.models import AutoEncoder, DeepAutoEncoder
 
 DT = torch.float64
 

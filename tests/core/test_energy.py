@@ -8,8 +8,9 @@ import pytest
 import torch
 from scipy.integrate import quad
 
-from conservae_lib import AutoEncoder, conditions, energy
-from conservae_lib.activations import ACTIVATIONS
+from conservae_lib import AutoEncoder
+from conservae_lib.core import conditions, energy
+from conservae_lib.core.activations import ACTIVATIONS
 
 F64 = torch.float64
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, DeepAutoEncoder, fields
-from conservae_lib.activations import ACTIVATIONS
+from conservae_lib import AutoEncoder, DeepAutoEncoder
+from conservae_lib.core import fields
+from conservae_lib.core.activations import ACTIVATIONS
 
 F64 = torch.float64
 

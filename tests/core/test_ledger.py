@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conservae_lib import ledger as L
-from conservae_lib import ledger_rules as R
+from conservae_lib.claims import ledger as L
+from conservae_lib.claims import ledger_rules as R
 
 ROOT = Path(__file__).resolve().parents[2]
 BETAS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
@@ -31,7 +31,7 @@ def test_registry_holds_the_claims_the_chapters_use():
 
 
 def test_every_claim_has_a_chapter_quote_statistic_and_a_reasoned_rule():
-    from conservae_lib.scorecard_sources import CHAPTER_NOTEBOOKS
+    from conservae_lib.book.scorecard_sources import CHAPTER_NOTEBOOKS
 
     for c in L.CLAIMS.values():
         assert c.chapter in CHAPTER_NOTEBOOKS, c.id
@@ -305,7 +305,7 @@ def test_rule_helpers():
 
 def test_the_ledger_reexports_what_chapters_use():
     """Chapters write ``ledger.judge``, ``ledger.CLAIMS``, ``ledger.VERDICTS`` …: one import for all."""
-    from conservae_lib import ledger_claims
+    from conservae_lib.claims import ledger_claims
 
     assert L.CLAIMS is ledger_claims.CLAIMS and L.Claim is ledger_claims.Claim and L.VERDICTS is R.VERDICTS
     for name in L.__all__:
@@ -324,7 +324,7 @@ def _code_cells(text: str) -> list[str]:
 def test_no_chapter_code_contains_a_verdict_word_as_a_string_literal(name):
     text = (ROOT / "notebooks" / name).read_text()
     hits = [m.group(0) for cell in _code_cells(text) for m in VERDICT_LITERAL.finditer(cell)]
-    assert not hits, f"{name} types verdicts in code: {hits}; use conservae_lib.ledger.judge"
+    assert not hits, f"{name} types verdicts in code: {hits}; use conservae_lib.claims.ledger.judge"
 
 
 def test_the_verdict_literal_check_can_fail():

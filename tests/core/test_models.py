@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from conservae_lib import AutoEncoder, DeepAutoEncoder
-from conservae_lib.activations import ACTIVATIONS
+from conservae_lib.core.activations import ACTIVATIONS
 
-#: The activations written out from their definitions, independently of ``conservae_lib.activations``.
+#: The activations written out from their definitions, independently of ``conservae_lib.core.activations``.
 REFERENCE_H = {
     "sigmoid": lambda u: 1 / (1 + torch.exp(-u)),
     "relu": lambda u: torch.where(u > 0, u, torch.zeros_like(u)),

@@ -1,10 +1,10 @@
-"""The optimisers a trainer offers and the arguments it accepts (``conservae_lib.optimizers``)."""
+"""The optimisers a trainer offers and the arguments it accepts (``conservae_lib.training.optimizers``)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from conservae_lib.optimizers import OPTIMIZERS, check_fit_args, make_optimizer, optimizer_implementation
+from conservae_lib.training.optimizers import OPTIMIZERS, check_fit_args, make_optimizer, optimizer_implementation
 
 
 def test_adam_runs_the_fused_kernel_where_the_device_has_one():

@@ -1,7 +1,7 @@
-"""Progress bars (``conservae_lib.progress``): silenced by ``TQDM_DISABLE`` and by ``enabled=False``."""
+"""Progress bars (``conservae_lib.training.progress``): silenced by ``TQDM_DISABLE`` and by ``enabled=False``."""
 from __future__ import annotations
 
-from conservae_lib.progress import progress_bar
+from conservae_lib.training.progress import progress_bar
 
 
 def test_a_disabled_bar_is_the_iterable_itself(monkeypatch):

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from conservae_lib import AutoEncoder
-from conservae_lib.files import CorruptResultError
-from conservae_lib.training import fit
+from conservae_lib.foundations.files import CorruptResultError
+from conservae_lib.training.trainer import fit
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 12
@@ -28,8 +28,9 @@ EPOCHS = 12
 SCRIPT = textwrap.dedent(f"""
     import json, sys, time
     import torch
-    from conservae_lib import AutoEncoder, runtime
-    from conservae_lib.training import fit
+    from conservae_lib import AutoEncoder
+    from conservae_lib.training import runtime
+    from conservae_lib.training.trainer import fit
 
     checkpoint, out, pause = sys.argv[1], sys.argv[2], float(sys.argv[3])
     runtime.seed_everything(0)

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, reproducibility, runtime
-from conservae_lib.training import DivergenceError, fit
+from conservae_lib import AutoEncoder
+from conservae_lib.experiments import reproducibility
+from conservae_lib.training import runtime
+from conservae_lib.training.trainer import DivergenceError, fit
 
 
 # ----------------------------------------------------------------- devices

@@ -1,10 +1,10 @@
-"""Claims of conservae_lib.toy_data (chapter 05_curl_2d): seeded noisy curves."""
+"""Claims of conservae_lib.data.toy_data (chapter 05_curl_2d): seeded noisy curves."""
 import math
 
 import pytest
 import torch
 
-from conservae_lib import toy_data
+from conservae_lib.data import toy_data
 
 
 @pytest.mark.parametrize("name", toy_data.DATASETS)

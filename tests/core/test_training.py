@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, fields, training
-from conservae_lib.collapse import collapse_reason
+from conservae_lib import AutoEncoder
+from conservae_lib.core import fields
+from conservae_lib.training import trainer
+from conservae_lib.training.collapse import collapse_reason
 
 
 def _data(n=256, D=10, seed=0):
@@ -17,7 +19,7 @@ def _data(n=256, D=10, seed=0):
 def test_training_reduces_the_reconstruction_error():
     x = _data()
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    h = training.fit(m, x, epochs=30, batch_size=32, lr=1e-2, progress=False)
+    h = trainer.fit(m, x, epochs=30, batch_size=32, lr=1e-2, progress=False)
     assert h.last("loss") < 0.2 * h.records[0]["loss"]
 
 
@@ -26,7 +28,7 @@ def test_same_seed_gives_identical_training_runs():
     runs = []
     for _ in range(2):
         m = AutoEncoder(10, 6, "relu", seed=3)
-        training.fit(m, x, epochs=3, batch_size=16, lr=1e-2, noise=0.1, seed=11, progress=False)
+        trainer.fit(m, x, epochs=3, batch_size=16, lr=1e-2, noise=0.1, seed=11, progress=False)
         runs.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
     assert torch.equal(runs[0], runs[1])
 
@@ -34,14 +36,14 @@ def test_same_seed_gives_identical_training_runs():
 def test_weight_length_constraint_holds_after_every_step():
     x = _data()
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    training.fit(m, x, epochs=2, batch_size=32, lr=1e-2, weight_length=0.7, progress=False)
+    trainer.fit(m, x, epochs=2, batch_size=32, lr=1e-2, weight_length=0.7, progress=False)
     torch.testing.assert_close((m.W**2).sum(0), torch.full((6,), 0.7))
 
 
 def test_metrics_are_recorded_before_training_and_at_the_requested_epochs():
     x = _data()
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    h = training.fit(m, x, epochs=5, metrics_every=2, lr=1e-2, progress=False,
+    h = trainer.fit(m, x, epochs=5, metrics_every=2, lr=1e-2, progress=False,
                      metrics=lambda mm: {"sym": float(fields.jacobian_symmetricity(mm, x[:20]).mean())})
     assert h.column("epoch") == [0, 2, 4, 5]
     assert all(0 <= s <= 1 for s in h.column("sym"))
@@ -52,7 +54,7 @@ def test_contraction_penalty_shrinks_the_jacobian():
     norms = []
     for eps in (0.0, 1.0):
         m = AutoEncoder(10, 6, "sigmoid", seed=0)
-        training.fit(m, x, epochs=20, batch_size=64, lr=1e-2, contraction=eps, progress=False)
+        trainer.fit(m, x, epochs=20, batch_size=64, lr=1e-2, contraction=eps, progress=False)
         with torch.no_grad():
             norms.append(float(fields.jacobian_norm2(m, x).mean()))
     assert norms[1] < 0.5 * norms[0]
@@ -63,7 +65,7 @@ def test_fitting_a_field_with_targets_and_lbfgs():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(400, 2, generator=g, dtype=torch.float64) * 2 - 1
     m = AutoEncoder(2, 16, "linear", tied=True, seed=0, dtype=torch.float64)
-    training.fit(m, x, x + (-0.5 * x), epochs=20, optimizer="lbfgs", lr=1.0, progress=False)
+    trainer.fit(m, x, x + (-0.5 * x), epochs=20, optimizer="lbfgs", lr=1.0, progress=False)
     with torch.no_grad():
         err = (m.field(x) - (-0.5 * x)).norm() / (0.5 * x).norm()
     assert err < 1e-3
@@ -79,14 +81,14 @@ def test_fitting_a_field_with_targets_and_lbfgs():
 ])
 def test_bad_training_arguments_give_one_clear_sentence(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        training.fit(AutoEncoder(10, 6), _data(), progress=False, **kwargs)
+        trainer.fit(AutoEncoder(10, 6), _data(), progress=False, **kwargs)
 
 
 def test_a_diverging_run_stops_with_an_error_naming_the_epoch():
     x = _data() * 1e3
     m = AutoEncoder(10, 6, "relu", seed=0)
-    with pytest.raises(training.DivergenceError, match=r"diverged at epoch \d+.*learning rate"):
-        training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False, on_divergence="raise")
+    with pytest.raises(trainer.DivergenceError, match=r"diverged at epoch \d+.*learning rate"):
+        trainer.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False, on_divergence="raise")
 
 
 def test_a_diverging_run_stops_at_once_and_records_why_in_one_line(capsys):
@@ -94,7 +96,7 @@ def test_a_diverging_run_stops_at_once_and_records_why_in_one_line(capsys):
     (not after all 50), and exactly one line is printed."""
     x = _data() * 1e3
     m = AutoEncoder(10, 6, "relu", seed=0)
-    h = training.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False)
+    h = trainer.fit(m, x, epochs=50, batch_size=32, lr=1e6, optimizer="sgd", progress=False)
     assert h.degenerate is not None and h.degenerate.startswith(f"training diverged at epoch {h.stopped_at}:")
     assert "\n" not in h.degenerate
     assert h.stopped_at is not None and h.stopped_at < 50
@@ -107,7 +109,7 @@ def test_a_diverging_run_stops_at_once_and_records_why_in_one_line(capsys):
 def test_a_healthy_run_is_not_degenerate(capsys):
     x = _data()
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    h = training.fit(m, x, epochs=5, batch_size=32, lr=1e-2, progress=False)
+    h = trainer.fit(m, x, epochs=5, batch_size=32, lr=1e-2, progress=False)
     assert h.degenerate is None and h.stopped_at is None
     assert collapse_reason(m, x) is None
     assert capsys.readouterr().err == ""
@@ -116,7 +118,7 @@ def test_a_healthy_run_is_not_degenerate(capsys):
 def test_a_loss_that_never_fell_is_recorded():
     x = _data()
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    h = training.fit(m, x, epochs=2, batch_size=None, lr=1e-30, optimizer="sgd", progress=False)
+    h = trainer.fit(m, x, epochs=2, batch_size=None, lr=1e-30, optimizer="sgd", progress=False)
     assert h.degenerate is not None and "never fell" in h.degenerate
 
 
@@ -125,7 +127,7 @@ def test_the_epoch_loss_is_the_size_weighted_mean_of_the_step_losses():
     # (batches of 100, 100 and 50) must equal the loss over all the data before training.
     x = _data(n=250)
     m = AutoEncoder(10, 6, "sigmoid", seed=0)
-    h = training.fit(m, x, epochs=1, batch_size=100, lr=1e-12, optimizer="sgd", progress=False)
+    h = trainer.fit(m, x, epochs=1, batch_size=100, lr=1e-12, optimizer="sgd", progress=False)
     assert h.records[1]["loss"] == pytest.approx(h.records[0]["loss"], rel=1e-5)
 
 
@@ -139,7 +141,7 @@ def test_the_cae_objective_is_the_reconstruction_error_plus_the_encoder_penalty(
     dh_dx = torch.func.vmap(torch.func.jacrev(hidden))(x)  # N × H × D
     reconstruction = ((hidden(x) @ R.T + c - x) ** 2).sum(dim=1).mean()
     expected = float(reconstruction + 0.3 * (dh_dx ** 2).sum(dim=(1, 2)).mean())
-    h = training.fit(m, x, epochs=1, batch_size=None, lr=1e-12, optimizer="sgd", encoder_contraction_weight=0.3,
+    h = trainer.fit(m, x, epochs=1, batch_size=None, lr=1e-12, optimizer="sgd", encoder_contraction_weight=0.3,
                      progress=False)
     assert h.records[0]["loss"] == pytest.approx(expected, rel=1e-6)
     assert h.records[1]["loss"] == pytest.approx(expected, rel=1e-5)
@@ -152,7 +154,7 @@ def test_a_real_run_with_an_absurd_learning_rate_is_caught_by_the_trainer_and_th
     g = torch.Generator().manual_seed(0)
     x = torch.rand(512, 50, generator=g)
     m = AutoEncoder(50, 30, activation, seed=0)
-    h = training.fit(m, x, epochs=3, batch_size=64, lr=lr, optimizer="adam", progress=False)
+    h = trainer.fit(m, x, epochs=3, batch_size=64, lr=lr, optimizer="adam", progress=False)
     assert h.degenerate is not None
     reason = collapse_reason(m, x)
     assert reason is not None and "dead or saturated" in reason

@@ -2,8 +2,8 @@
 readings, table1_figures): records written by hand, so the statistics they feed are known."""
 from __future__ import annotations
 
-from conservae_lib import empirical as E
-from conservae_lib.models import AutoEncoder
+from conservae_lib.experiments import empirical as E
+from conservae_lib.core.models import AutoEncoder
 
 
 def fake_run(key: str, seed: int, start: float, end: float) -> E.RunResult:

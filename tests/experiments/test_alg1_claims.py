@@ -1,12 +1,12 @@
-"""Tests of conservae_lib.alg1_claims (chapter 07: the numbers handed to the ledger)."""
+"""Tests of conservae_lib.experiments.alg1_claims (chapter 07: the numbers handed to the ledger)."""
 from __future__ import annotations
 
 import copy
 
 import pytest
 
-from conservae_lib import alg1_claims as cl
-from conservae_lib.table2 import CVF_ROWS
+from conservae_lib.experiments import alg1_claims as cl
+from conservae_lib.experiments.table2 import CVF_ROWS
 
 
 def _fake_runs(fits: bool):
@@ -39,7 +39,7 @@ def test_trend_and_below_one_and_fig5_values_follow_beta():
 
 
 def test_claim_inputs_cover_every_registered_claim_of_the_chapter_and_the_ledger_accepts_them():
-    from conservae_lib import ledger
+    from conservae_lib.claims import ledger
 
     runs = _fake_runs(fits=True)
     for r in runs:  # a full β axis

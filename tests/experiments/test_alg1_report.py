@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conservae_lib import alg1_report, table2
+from conservae_lib.presentation import alg1_report
+from conservae_lib.experiments import table2
 
 
 def _summary() -> dict:
@@ -34,7 +35,7 @@ def test_without_a_full_run_the_chapter_says_so(capsys):
 
 
 def test_the_reading_said_closer_is_the_one_nearer_the_papers_numbers(capsys):
-    from conservae_lib.alg1_claims import paper_fraction
+    from conservae_lib.experiments.alg1_claims import paper_fraction
 
     summary = _summary()
     for row in table2.CVF_ROWS:

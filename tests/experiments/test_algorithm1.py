@@ -1,17 +1,18 @@
-"""Tests of conservae_lib.algorithm1 (chapter 07: Algorithm 1 — the continuum of fields, the learners,
-the checkpointed runs) and, end to end, of the tables and Figure 5 of conservae_lib.alg1_report."""
+"""Tests of conservae_lib.experiments.algorithm1 (chapter 07: Algorithm 1 — the continuum of fields, the learners,
+the checkpointed runs) and, end to end, of the tables and Figure 5 of conservae_lib.presentation.alg1_report."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from conservae_lib import alg1_report as rp
-from conservae_lib import alg1_runs, algorithm1 as a1
-from conservae_lib import corruption as cr
-from conservae_lib import field_fit as ff
-from conservae_lib import fields, profiles
-from conservae_lib import table2 as t2
-from conservae_lib.models import AutoEncoder
+from conservae_lib.presentation import alg1_report as rp
+from conservae_lib.experiments import alg1_runs, algorithm1 as a1
+from conservae_lib.experiments import corruption as cr
+from conservae_lib.experiments import field_fit as ff
+from conservae_lib.core import fields
+from conservae_lib.book import profiles
+from conservae_lib.experiments import table2 as t2
+from conservae_lib.core.models import AutoEncoder
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,9 @@ import math
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, DeepAutoEncoder, benchmark, fields
+from conservae_lib import AutoEncoder, DeepAutoEncoder
+from conservae_lib.experiments import benchmark
+from conservae_lib.core import fields
 
 F64 = torch.float64
 

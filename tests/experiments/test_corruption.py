@@ -1,10 +1,10 @@
-"""Tests of conservae_lib.corruption (chapter 07: the corrupted images x̃ of Table 2 and Algorithm 1, step 8)."""
+"""Tests of conservae_lib.experiments.corruption (chapter 07: the corrupted images x̃ of Table 2 and Algorithm 1, step 8)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from conservae_lib import corruption as cr
+from conservae_lib.experiments import corruption as cr
 
 
 def test_permutation_keeps_norm_and_histogram():

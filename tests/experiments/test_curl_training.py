@@ -1,9 +1,12 @@
-"""Claims of conservae_lib.curl_training (chapter 05_curl_2d): exact curl on a grid during training."""
+"""Claims of conservae_lib.experiments.curl_training (chapter 05_curl_2d): exact curl on a grid during training."""
 
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, curl_figures, curl_training, toy_data
+from conservae_lib import AutoEncoder
+from conservae_lib.presentation import curl_figures
+from conservae_lib.experiments import curl_training
+from conservae_lib.data import toy_data
 
 
 def _linear(M):

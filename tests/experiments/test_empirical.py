@@ -1,4 +1,4 @@
-"""The runs behind Table 1 (``conservae_lib.empirical``): one checkpointed run, many in a pool, degenerate
+"""The runs behind Table 1 (``conservae_lib.experiments.empirical``): one checkpointed run, many in a pool, degenerate
 runs, the CAE penalties, the command line (chapter *Empirical conservativeness on MNIST*). The symmetricity
 metrics they record are tested in ``test_symmetry_metrics.py``."""
 from __future__ import annotations
@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from conservae_lib import empirical as E
-from conservae_lib import table1 as T1
-from conservae_lib.data import MNIST, load_mnist
-from conservae_lib.models import AutoEncoder
-from conservae_lib.symmetry_metrics import symmetricity_metrics
+from conservae_lib.experiments import empirical as E
+from conservae_lib.experiments import table1 as T1
+from conservae_lib.data.mnist import MNIST, load_mnist
+from conservae_lib.core.models import AutoEncoder
+from conservae_lib.experiments.symmetry_metrics import symmetricity_metrics
 from mnist_fakes import fake_records
 
 

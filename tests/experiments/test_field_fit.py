@@ -1,12 +1,12 @@
-"""Tests of conservae_lib.field_fit (chapter 07: what a learner of Algorithm 1 can learn, and when it has)."""
+"""Tests of conservae_lib.experiments.field_fit (chapter 07: what a learner of Algorithm 1 can learn, and when it has)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from conservae_lib import field_fit as ff
-from conservae_lib.algorithm1 import sample_uniform_points
-from conservae_lib.models import AutoEncoder
+from conservae_lib.experiments import field_fit as ff
+from conservae_lib.experiments.algorithm1 import sample_uniform_points
+from conservae_lib.core.models import AutoEncoder
 
 
 def test_relative_field_error_is_one_for_the_best_constant():

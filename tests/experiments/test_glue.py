@@ -1,4 +1,4 @@
-"""conservae_lib.glue writes what myst_nb.glue writes, so a chapter runs without MyST-NB (Colab)
+"""conservae_lib.presentation.glue writes what myst_nb.glue writes, so a chapter runs without MyST-NB (Colab)
 and its executed notebook is the same as when MyST-NB is installed."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from conservae_lib.glue import GLUE_PREFIX, glue
+from conservae_lib.presentation.glue import GLUE_PREFIX, glue
 
 
 def _outputs(fn, *args, **kw):
@@ -43,7 +43,7 @@ def test_the_library_does_not_need_myst_nb():
 
 
 def test_no_chapter_imports_myst_nb():
-    """Chapters glue through conservae_lib.glue, so they run where MyST-NB is not installed."""
+    """Chapters glue through conservae_lib.presentation.glue, so they run where MyST-NB is not installed."""
     from pathlib import Path
 
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"

@@ -1,11 +1,14 @@
-"""Claims of conservae_lib.hodge (chapter 06_hodge_2d): grid Helmholtz–Hodge solver, test fields, error measures."""
+"""Claims of conservae_lib.experiments.hodge (chapter 06_hodge_2d): grid Helmholtz–Hodge solver, test fields, error measures."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, fields, hodge, hodge_figures
+from conservae_lib import AutoEncoder
+from conservae_lib.core import fields
+from conservae_lib.experiments import hodge
+from conservae_lib.presentation import hodge_figures
 
 
 def _grid(n=60):
@@ -102,7 +105,7 @@ def test_grid_curl_differs_from_fields_curl_2d_grid_only_at_the_edges():
 
 
 def test_sample_grid_lies_on_the_plotting_grid_and_splits_f():
-    from conservae_lib.fields import grid_2d
+    from conservae_lib.core.fields import grid_2d
 
     g = hodge.sample_grid(hodge.FIELDS["bump_vortex"], 9)
     x, y, pts = grid_2d((-1, 1, -1, 1), 9)

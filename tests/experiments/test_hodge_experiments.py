@@ -1,12 +1,14 @@
-"""Claims of conservae_lib.hodge_experiments (chapter 06_hodge_2d): auto-encoders that learn the
+"""Claims of conservae_lib.experiments.hodge_experiments (chapter 06_hodge_2d): auto-encoders that learn the
 conservative part of a 2-D field, and the chapter's experiments at toy sizes."""
 import numpy as np
 import pytest
 import torch
 
-from conservae_lib import AutoEncoder, fields, hodge
-from conservae_lib import hodge_experiments as experiments
-from conservae_lib import hodge_figures as figures
+from conservae_lib import AutoEncoder
+from conservae_lib.core import fields
+from conservae_lib.experiments import hodge
+from conservae_lib.experiments import hodge_experiments as experiments
+from conservae_lib.presentation import hodge_figures as figures
 
 
 def _small(name, n=14):
@@ -125,7 +127,7 @@ def test_ablation_plan_has_one_contractive_model_per_lambda_and_the_rotation_con
 @pytest.fixture(scope="module")
 def toy_chapter():
     """Chapter 06 end to end at toy sizes: every experiment, and the ledger's claims."""
-    from conservae_lib import ledger
+    from conservae_lib.claims import ledger
 
     ref = hodge.least_squares_reference(8)
     runs = experiments.fit_main_models(6, hidden=8, iterations=10, seeds=[0, 1])

@@ -1,4 +1,4 @@
-"""Tests of conservae_lib.local: fixed points, spectra, score matching and the sweep.
+"""Tests of conservae_lib.experiments.local: fixed points, spectra, score matching and the sweep.
 Chapter: *Proposition 3 — local conservativeness*."""
 import math
 
@@ -8,9 +8,10 @@ import torch
 
 matplotlib.use("Agg")
 
-from conservae_lib import local, local_figures, local_summary  # noqa: E402
-from conservae_lib.densities import GaussianMixture, NoisyCircle  # noqa: E402
-from conservae_lib.models import AutoEncoder  # noqa: E402
+from conservae_lib.experiments import local, local_summary
+from conservae_lib.presentation import local_figures# noqa: E402
+from conservae_lib.data.densities import GaussianMixture, NoisyCircle  # noqa: E402
+from conservae_lib.core.models import AutoEncoder  # noqa: E402
 
 DT = torch.float64
 

@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from conservae_lib import benchmark, performance_report as P, training_speed  # noqa: E402
+from conservae_lib.experiments import benchmark, training_speed
+from conservae_lib.presentation import performance_report as P# noqa: E402
 
 TIMED = [{"notebook": "01_a", "profile": "paper", "wall_s": 60.0, "device": "CPU", "train_s": None},
          {"notebook": "04_b", "profile": None, "wall_s": 180.0, "device": None, "train_s": 1234.5}]

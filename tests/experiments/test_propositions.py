@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conservae_lib import conditions, ledger, propositions, propositions_report
+from conservae_lib.core import conditions
+from conservae_lib.claims import ledger
+from conservae_lib.experiments import propositions
+from conservae_lib.presentation import propositions_report
 
 DT = torch.float64
 

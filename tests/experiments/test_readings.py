@@ -1,4 +1,4 @@
-"""The readings the paper leaves open (``conservae_lib.readings``, the runs in ``table1_jobs``): ε of eq. (10),
+"""The readings the paper leaves open (``conservae_lib.experiments.readings``, the runs in ``table1_jobs``): ε of eq. (10),
 Rifai's penalty, the optimiser."""
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import math
 import pytest
 import torch
 
-from conservae_lib import empirical as E
-from conservae_lib import table1_jobs as J
-from conservae_lib import readings as R
-from conservae_lib.models import AutoEncoder
+from conservae_lib.experiments import empirical as E
+from conservae_lib.experiments import table1_jobs as J
+from conservae_lib.experiments import readings as R
+from conservae_lib.core.models import AutoEncoder
 from mnist_fakes import fake_eps_run
 
 
 def test_rifais_penalty_under_relu_and_weight_length_is_alpha_times_active_units_and_radial():
-    from conservae_lib.training import renormalize_columns
+    from conservae_lib.training.trainer import renormalize_columns
 
     m = AutoEncoder(784, 50, "relu", seed=0)
     with torch.no_grad():
@@ -63,8 +63,8 @@ def test_curve_shapes_tell_a_plateau_from_a_peak_and_a_rise():
 
 
 def test_optimizer_readings_include_plain_sgd_and_momentum():
-    from conservae_lib import profiles
-    from conservae_lib.optimizers import make_optimizer as _make_optimizer
+    from conservae_lib.book import profiles
+    from conservae_lib.training.optimizers import make_optimizer as _make_optimizer
 
     p = [torch.nn.Parameter(torch.zeros(2))]
     assert _make_optimizer("sgd_plain", p, 0.1).defaults["momentum"] == 0

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from conservae_lib import reproducibility, reproducibility_report as R
-from conservae_lib.reproducibility import Outcome
+from conservae_lib.experiments import reproducibility
+from conservae_lib.presentation import reproducibility_report as R
+from conservae_lib.experiments.reproducibility import Outcome
 
 
 def _outcome(loss: float, sym: float, w: float) -> Outcome:

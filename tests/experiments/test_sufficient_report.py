@@ -1,4 +1,4 @@
-"""Chapter 02's tables and figures (``conservae_lib.sufficient_report``): formatted strings from
+"""Chapter 02's tables and figures (``conservae_lib.presentation.sufficient_report``): formatted strings from
 hand-written rows, and figures whose reference lines have the stated slopes."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from conservae_lib import sufficient_report as sr  # noqa: E402
+from conservae_lib.presentation import sufficient_report as sr# noqa: E402
 
 
 def test_family_table_formats_tiny_numbers_and_missing_ones():

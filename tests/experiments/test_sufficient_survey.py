@@ -1,4 +1,4 @@
-"""Chapter 02's experiments (``conservae_lib.sufficient_survey``): the perturbation sweeps and the
+"""Chapter 02's experiments (``conservae_lib.experiments.sufficient_survey``): the perturbation sweeps and the
 frozen-point profile follow their analytic scaling, the page's checks pass on its numbers and name
 what a wrong number breaks, and the ledger's inputs are the documented statistics."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from conservae_lib import sufficient_survey as sv
+from conservae_lib.experiments import sufficient_survey as sv
 
 
 @pytest.fixture(scope="module")

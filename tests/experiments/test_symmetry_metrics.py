@@ -1,4 +1,4 @@
-"""The symmetry measures every Table 1 run records (``conservae_lib.symmetry_metrics``), against
+"""The symmetry measures every Table 1 run records (``conservae_lib.experiments.symmetry_metrics``), against
 autograd Jacobians and closed forms (chapter *Empirical conservativeness on MNIST*)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib.models import AutoEncoder
-from conservae_lib.symmetry_metrics import filter_cosines, symmetricity_metrics
+from conservae_lib.core.models import AutoEncoder
+from conservae_lib.experiments.symmetry_metrics import filter_cosines, symmetricity_metrics
 
 
 def _sym(A: torch.Tensor) -> torch.Tensor:

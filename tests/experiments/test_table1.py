@@ -1,4 +1,4 @@
-"""Table 1 from finished runs (``conservae_lib.table1``, its tables in ``table1_report``): statistics over seeds,
+"""Table 1 from finished runs (``conservae_lib.experiments.table1``, its tables in ``table1_report``): statistics over seeds,
 baselines, hidden statistics, sensitivity, the ledger's inputs."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from conservae_lib import empirical as E
-from conservae_lib import table1_report as T
-from conservae_lib import table1 as T1
-from conservae_lib.data import MNIST, load_mnist
-from conservae_lib.models import AutoEncoder
+from conservae_lib.experiments import empirical as E
+from conservae_lib.presentation import table1_report as T
+from conservae_lib.experiments import table1 as T1
+from conservae_lib.data.mnist import MNIST, load_mnist
+from conservae_lib.core.models import AutoEncoder
 from mnist_fakes import fake_run, fake_records
 
 
@@ -43,7 +43,7 @@ def test_table1_aggregates_mean_and_sample_sd_over_seeds():
 
 
 def test_paper_table1_comes_from_the_ledger_and_a_column_per_data_set():
-    from conservae_lib import ledger
+    from conservae_lib.claims import ledger
 
     ref = E.paper_table1()
     assert sorted(ref) == sorted(s.key for s in E.GRID)
@@ -83,7 +83,7 @@ def test_sensitivity_reuses_the_reference_run(tiny, tmp_path):
 
 
 def test_claims_of_a_degenerate_run_are_not_tested_and_of_a_healthy_one_are_judged():
-    from conservae_lib import ledger
+    from conservae_lib.claims import ledger
 
     x = torch.rand(20, 784)
     good = [fake_run(s.key, sd, 0.5, 0.9 + 0.01 * sd) for s in E.GRID for sd in (0, 1)]

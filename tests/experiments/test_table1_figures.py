@@ -1,4 +1,4 @@
-"""Chapter 04's figures draw (``conservae_lib.table1_figures``)."""
+"""Chapter 04's figures draw (``conservae_lib.presentation.table1_figures``)."""
 from __future__ import annotations
 
 import matplotlib
@@ -6,9 +6,9 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-from conservae_lib import empirical as E  # noqa: E402
-from conservae_lib import table1_figures as F  # noqa: E402
-from conservae_lib import table1 as T1  # noqa: E402
+from conservae_lib.experiments import empirical as E# noqa: E402
+from conservae_lib.presentation import table1_figures as F# noqa: E402
+from conservae_lib.experiments import table1 as T1# noqa: E402
 from mnist_fakes import fake_run  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Chapter 04's tables and printed lines (``conservae_lib.table1_report``): percent, signs and order as printed."""
+"""Chapter 04's tables and printed lines (``conservae_lib.presentation.table1_report``): percent, signs and order as printed."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from conservae_lib import empirical as E
-from conservae_lib import table1 as T1
-from conservae_lib import table1_report as T
+from conservae_lib.experiments import empirical as E
+from conservae_lib.experiments import table1 as T1
+from conservae_lib.presentation import table1_report as T
 from mnist_fakes import fake_run
 
 
@@ -35,7 +35,7 @@ def test_pct_marks_a_missing_value():
 def test_data_check_gap_share_is_how_much_of_the_gap_to_the_paper_the_other_data_closes():
     from mnist_fakes import fake_run
 
-    from conservae_lib import ledger
+    from conservae_lib.claims import ledger
 
     paper = ledger.claim("table1.AE.sigmoid").paper
     here = fake_run("AE.sigmoid", 0, 0.5, paper - 0.10)
@@ -51,7 +51,8 @@ def test_data_check_gap_share_is_how_much_of_the_gap_to_the_paper_the_other_data
 
 
 def test_data_check_cells_must_be_table1_cells():
-    from conservae_lib import profiles, table1_jobs as J
+    from conservae_lib.book import profiles
+    from conservae_lib.experiments import table1_jobs as J
 
     cfg = profiles.configure("mnist_symmetricity", "smoke")
     cfg["data_check_cells"] = ["AE.tanh"]
@@ -62,7 +63,7 @@ def test_data_check_cells_must_be_table1_cells():
 def test_no_data_check_when_the_check_data_is_the_chapters_own():
     from types import SimpleNamespace
 
-    from conservae_lib import table1_jobs as J
+    from conservae_lib.experiments import table1_jobs as J
 
     cfg = {"data_check_source": "mnist_pkl", "data_check_n_train": 3, "data_check_root": None, "seed": 0, "n_test": 1}
     own = SimpleNamespace(source="mnist_pkl", x_train=[0, 1, 2])

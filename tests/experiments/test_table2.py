@@ -1,12 +1,12 @@
-"""Tests of conservae_lib.table2 (chapter 07: Table 2's statistic, the fraction E(x) > E(x̃))."""
+"""Tests of conservae_lib.experiments.table2 (chapter 07: Table 2's statistic, the fraction E(x) > E(x̃))."""
 from __future__ import annotations
 
 import torch
 
-from conservae_lib import corruption as cr
-from conservae_lib import energy
-from conservae_lib import table2 as t2
-from conservae_lib.models import AutoEncoder
+from conservae_lib.experiments import corruption as cr
+from conservae_lib.core import energy
+from conservae_lib.experiments import table2 as t2
+from conservae_lib.core.models import AutoEncoder
 
 
 def _tied(D: int = 12, H: int = 7) -> AutoEncoder:

@@ -2,7 +2,7 @@
 same models as runs one after another (values, not timings)."""
 from __future__ import annotations
 
-from conservae_lib import training_speed
+from conservae_lib.experiments import training_speed
 
 
 def test_step_flops_counts_five_products_of_b_d_h():

