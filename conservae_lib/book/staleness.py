@@ -8,7 +8,8 @@ A chapter is stale when any of these differ from what its executed notebook reco
   docstrings and comments (:func:`code_digest`), so editing prose in a module leaves every chapter
   current. A chapter's parameter declaration is code of the module that declares it
   (:data:`conservae_lib.book.profiles.DECLARED_IN`), so it counts for the chapters that import that
-  module and no other;
+  module and no other; a layer's data files (the paper's claims, ``claims/paper_claims.yml``) count
+  for the chapters that import that layer;
 * the files its page declares it reads: :data:`PAGE_INPUTS`, or its front matter's
   ``conservae: {inputs: [...]}``; a page whose front matter says ``conservae: {summaries: true}``
   (the scorecard) reads every chapter's ``summary.json`` of its profile, and those count too.
@@ -150,7 +151,8 @@ ALWAYS = ("__init__", "book.profiles", "foundations.parameters", "book.notebook_
 
 def library_digest(code: str, lib_dir: Path = LIB_DIR) -> tuple[str, list[str]]:
     """Digest of the code of the library modules that ``code`` uses, closed under their imports
-    (with the ``__init__`` of each layer they sit in), plus the modules of :data:`ALWAYS`.
+    (with the ``__init__`` of each layer they sit in), plus the modules of :data:`ALWAYS` and the
+    data files of their layers (:func:`_data_files`).
     Returns the digest and the modules, dotted (``core.fields``)."""
     todo = _notebook_modules(code, lib_dir) | set(ALWAYS)
     seen: dict[str, Path] = {}
@@ -165,7 +167,16 @@ def library_digest(code: str, lib_dir: Path = LIB_DIR) -> tuple[str, list[str]]:
     h = hashlib.sha256()
     for mod in sorted(seen):
         h.update(mod.encode() + b"\0" + code_digest(seen[mod].read_text()))
+    for data in _data_files(seen.values(), lib_dir):
+        h.update(data.relative_to(lib_dir).as_posix().encode() + b"\0" + data.read_bytes())
     return h.hexdigest()[:16], sorted(seen)
+
+
+def _data_files(modules, lib_dir: Path) -> list[Path]:
+    """The data files (``*.yml``, e.g. ``claims/paper_claims.yml``) in the layer folders of ``modules``:
+    they are read by those modules, so they count like code (byte for byte)."""
+    folders = {path.parent for path in modules if path.parent != lib_dir}
+    return sorted(p for folder in folders for p in folder.glob("*.yml"))
 
 
 def summaries_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_ROOT,

@@ -1,8 +1,8 @@
 """The claim ledger: judge a claim of the paper and get back its record with the verdict.
 
 The claims of *Conservativeness of untied auto-encoders* (Im, Belghazi & Memisevic, AAAI 2016) are
-registered once, in :mod:`conservae_lib.claims.ledger_claims` (the only place where the paper's numbers are
-typed), each with a verdict rule from :mod:`conservae_lib.claims.ledger_rules` (whose docstring says how each
+registered once, in ``claims/paper_claims.yml`` (the only place where the paper's numbers are typed,
+read by :mod:`conservae_lib.claims.ledger_claims`), each with a verdict rule from :mod:`conservae_lib.claims.ledger_rules` (whose docstring says how each
 verdict is decided). A chapter (01–07) computes a statistic, hands it to :func:`judge` with the claim's
 id, and gets back a record with the verdict; no chapter decides (or types) a verdict itself. The
 scorecard (chapter 90, :mod:`conservae_lib.book.scorecard`) shows the records of all chapters. The names

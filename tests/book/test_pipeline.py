@@ -160,6 +160,18 @@ def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_
     assert staleness.library_digest("from conservae_lib.core import fields", lib)[0] == other
 
 
+def test_the_claims_file_counts_for_the_chapters_that_import_the_claims_layer_only(tiny_root: Path):
+    """A layer's data file is read by its modules: editing the paper's claims stales the chapters that
+    judge claims, not one that only uses the mathematical core."""
+    lib = tiny_root / "conservae_lib"
+    judged = staleness.library_digest("from conservae_lib.claims import ledger", lib)
+    core = staleness.library_digest("from conservae_lib.core import fields", lib)
+    path = lib / "claims" / "paper_claims.yml"
+    path.write_text(path.read_text().replace("AE: [0.959,", "AE: [0.958,", 1))
+    assert staleness.library_digest("from conservae_lib.claims import ledger", lib) != judged
+    assert staleness.library_digest("from conservae_lib.core import fields", lib) == core
+
+
 def test_every_imported_module_counts_in_the_digest():
     code = ("from conservae_lib.core import fields\nfrom conservae_lib.training import runtime\n\ncfg = 1\n"
             "from conservae_lib.core import (\n    energy,\n    models as m,  # eq. 1\n)\n"
