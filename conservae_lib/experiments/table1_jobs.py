@@ -13,8 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..data.mnist import MNIST
-from ..data.mnist import SOURCES
+from ..data.mnist import MNIST, SOURCES
 from ..foundations.parameters import (COUNT, DEVICE, EPOCHS, FOLDER, POSITIVE, RATE, SEED, STRENGTH, WEIGHT, Chapter,
     Param)
 from ..training.trainer import OPTIMIZERS
