@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib.experiments import benchmark# noqa: E402
+from conservae_lib.experiments import benchmark  # noqa: E402
 from conservae_lib.foundations.files import save_json  # noqa: E402
 from conservae_lib.training.batched import fit_many  # noqa: E402
 from conservae_lib.experiments.empirical import GRID  # noqa: E402

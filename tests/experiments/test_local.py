@@ -8,8 +8,8 @@ import torch
 
 matplotlib.use("Agg")
 
-from conservae_lib.experiments import local, local_summary
-from conservae_lib.presentation import local_figures# noqa: E402
+from conservae_lib.experiments import local, local_summary  # noqa: E402
+from conservae_lib.presentation import local_figures  # noqa: E402
 from conservae_lib.data.densities import GaussianMixture, NoisyCircle  # noqa: E402
 from conservae_lib.core.models import AutoEncoder  # noqa: E402
 

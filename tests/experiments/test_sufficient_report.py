@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from conservae_lib.presentation import sufficient_report as sr# noqa: E402
+from conservae_lib.presentation import sufficient_report as sr  # noqa: E402
 
 
 def test_family_table_formats_tiny_numbers_and_missing_ones():
