@@ -9,8 +9,18 @@ before it: ``foundations``, ``claims``, ``core``, ``data``, ``training``, ``expe
 """
 from __future__ import annotations
 
-from .core.models import AutoEncoder, DeepAutoEncoder
+from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["AutoEncoder", "DeepAutoEncoder", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``AutoEncoder`` and ``DeepAutoEncoder`` on first use (PEP 562), so that importing a layer
+    that needs no model (``foundations``, the command line) does not load torch."""
+    if name in ("AutoEncoder", "DeepAutoEncoder"):
+        from .core import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

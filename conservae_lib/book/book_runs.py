@@ -28,6 +28,7 @@ import torch
 
 from ..foundations import files
 from . import results
+from .notebook_files import REPO_ROOT
 from ..experiments.benchmark import machine
 
 __all__ = ["BOOK_NOTEBOOKS", "chapter_timings", "claims_of", "claim_rows", "compare_claims", "save_measurements",
@@ -37,7 +38,7 @@ __all__ = ["BOOK_NOTEBOOKS", "chapter_timings", "claims_of", "claim_rows", "comp
 Claims = dict[str, list[dict[str, Any]]]
 
 #: The executed notebooks of the published book (profile ``paper``).
-BOOK_NOTEBOOKS = Path(__file__).resolve().parents[2] / "book" / "notebooks"
+BOOK_NOTEBOOKS = REPO_ROOT / "book" / "notebooks"
 
 
 def chapter_timings(notebook_dir: str | Path, results_dir: str | Path | None = None) -> list[dict[str, Any]]:
@@ -135,7 +136,7 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
     return {
         **here, "cuda": torch.version.cuda, "profile": profile, "command": command, "note": note,
         "date": datetime.date.today().isoformat(), "chapters": chapters, "claims": claims,
-        "benchmark": json.loads(bench.read_text()) if bench.exists() else None,
+        "benchmark": files.load_json(bench) if bench.exists() else None,
     }
 
 
@@ -148,7 +149,7 @@ def load_device_record(profile: str) -> dict[str, Any] | None:
     """The stored record of a whole-book run on another device (:func:`device_record_path`), or
     None when none is stored for ``profile``."""
     path = device_record_path(profile)
-    return json.loads(path.read_text()) if path.exists() else None
+    return files.load_json(path) if path.exists() else None
 
 
 def main(argv: Sequence[str] | None = None) -> None:

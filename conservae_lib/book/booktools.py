@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .notebook_files import REPO_ROOT
 #: ``html_extra_path`` entry (relative to ``book/``); its contents land at the site's root.
 EXTRA_DIR = REPO_ROOT / "book" / "_vendor"
 #: Where MathJax goes: served as ``_static/mathjax/`` (``mathjax_path: mathjax/tex-mml-chtml.js``).

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..foundations.parameters import PROFILES, Chapter, Config, check_profile
+from .notebook_files import chapter_name
 
 #: chapter → the library module (under ``conservae_lib``) whose ``PARAMETERS`` declares its parameters.
 DECLARED_IN: dict[str, str] = {
@@ -116,7 +117,7 @@ def sync_cells(notebooks: Path, write: bool = False) -> list[str]:
     with ``write``, rewrite those cells."""
     stale = []
     for path in sorted(Path(notebooks).glob("[0-9][0-9]_*.md")):
-        chapter = path.stem.split("_", 1)[1]
+        chapter = chapter_name(path)
         text = path.read_text()
         match = _CELL.search(text)
         if chapter not in DECLARED_IN or match is None:

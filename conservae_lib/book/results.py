@@ -184,6 +184,13 @@ def load_summary(chapter: str, profile: str) -> dict[str, Any] | None:
     return summary
 
 
+def full_profile_summary(chapter: str, profile: str) -> dict[str, Any] | None:
+    """The ``full`` profile's saved summary of ``chapter`` (full MNIST), to show beside a run under
+    ``profile``: None when the run is itself under ``full`` (its own tables are full MNIST's) or when
+    the full profile has not run."""
+    return None if profile == "full" else load_summary(chapter, "full")
+
+
 def claim(
     id: str,
     statement: str,

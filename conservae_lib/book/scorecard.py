@@ -36,8 +36,8 @@ __all__ = [
 @dataclass
 class Page:
     """What the scorecard page shows, computed once by :func:`prepare_page`: the rows of ``profile``,
-    their tally, the chapters' titles, one provenance line per chapter with results, and where
-    ``scorecard.json`` was written."""
+    their tally, the chapters' titles and section labels (for the evidence links), one provenance
+    line per chapter with results, and where ``scorecard.json`` was written."""
 
     profile: str
     rows: list[Row]
@@ -45,6 +45,7 @@ class Page:
     titles: dict[str, str]
     origin: list[dict[str, str]]
     export_path: Path
+    links: dict[str, set[str]]
 
 
 def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> Page:
@@ -55,7 +56,7 @@ def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> P
     titles = chapter_titles(root)
     path = export(rows, profile, root)
     check(rows, profile)
-    return Page(profile, list(rows), tally(rows), titles, provenance(rows, titles), path)
+    return Page(profile, list(rows), tally(rows), titles, provenance(rows, titles), path, linkable_labels(root))
 
 
 def glue_values(page: Page) -> None:
@@ -82,14 +83,14 @@ def show_claims(page: Page) -> None:
     """Display the table of the paper's claims (:func:`render_markdown`) as MyST Markdown."""
     from IPython.display import Markdown, display
 
-    display(Markdown(render_markdown(paper_rows(page.rows), titles=page.titles)))
+    display(Markdown(render_markdown(paper_rows(page.rows), links=page.links, titles=page.titles)))
 
 
 def show_extras(page: Page) -> None:
     """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
     from IPython.display import Markdown, display
 
-    extras = render_extras(page.rows, titles=page.titles)
+    extras = render_extras(page.rows, links=page.links, titles=page.titles)
     if extras:
         display(Markdown(extras))
     else:

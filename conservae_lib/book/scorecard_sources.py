@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .notebook_files import REPO_ROOT
+
 __all__ = ["REPO_ROOT", "CHAPTER_NOTEBOOKS", "chapter_titles", "section_labels", "toc_files", "linkable_labels"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Chapter key (``profiles.DECLARED_IN``) → notebook name (``notebooks/<name>.md``), in book order.
 CHAPTER_NOTEBOOKS: dict[str, str] = {

@@ -116,15 +116,15 @@ def _module_imports(path: Path, lib_dir: Path = LIB_DIR) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.ImportFrom):
             continue
+        module = node.module.split(".") if node.module else []
         if node.level:
             if node.level - 1 > len(package):
                 continue
-            base = package[:len(package) - (node.level - 1)]
-        elif node.module and node.module.split(".")[0] == "conservae_lib":
-            base, node.module = [], ".".join(node.module.split(".")[1:]) or None
+            target = package[:len(package) - (node.level - 1)] + module
+        elif module[:1] == ["conservae_lib"]:
+            target = module[1:]
         else:
             continue
-        target = [*base, *(node.module.split(".") if node.module else [])]
         found |= _resolve(target, [a.name for a in node.names], lib_dir)
     return found
 

@@ -72,8 +72,6 @@ class ClaimsFileError(ValueError):
     """``paper_claims.yml`` has a key, a rule or a value that the registry does not accept."""
 
 
-CH04, CH07 = "mnist_symmetricity", "mnist_conservative_part"
-
 #: Table 1's columns: id suffix → the paper's header.
 TABLE1_COLUMNS: dict[str, str] = {"relu": "ReLU", "relu_wl": "ReLU+wl", "sigmoid": "sig.", "sigmoid_wl": "sig.+wl"}
 #: Table 2's β columns (Table 2's convention: β is the weight of the conservative model).
@@ -124,8 +122,8 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
     file names their ``family``."""
     data = yaml.safe_load(Path(path).read_text())
     shared = {name: _rule(spec, {}, f"{Path(path).name}, rule {name!r}") for name, spec in data["rules"].items()}
-    families = {"table1": lambda: _table1(data["numbers"]["table1"], shared["table1"]),
-                "table2": lambda: _table2(data["numbers"]["table2"], shared["table2"])}
+    families = {"table1": lambda chapter: _table1(chapter, data["numbers"]["table1"], shared["table1"]),
+                "table2": lambda chapter: _table2(chapter, data["numbers"]["table2"], shared["table2"])}
     out: list[Claim] = []
     for chapter, entries in data["claims"].items():
         for entry in entries:
@@ -133,7 +131,7 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
                 if entry["family"] not in families:
                     raise ClaimsFileError(f"{Path(path).name}: unknown family {entry['family']!r}; "
                                           f"known: {', '.join(families)}.")
-                out += families[entry["family"]]()
+                out += families[entry["family"]](chapter)
             else:
                 out.append(_claim(chapter, entry, shared))
     claims = {c.id: c for c in out}
@@ -142,13 +140,13 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
     return claims
 
 
-def _table1(numbers: Mapping[str, Sequence[float]], rule: Rule) -> list[Claim]:
-    """Table 1's cells, one claim per (model, column)."""
+def _table1(chapter: str, numbers: Mapping[str, Sequence[float]], rule: Rule) -> list[Claim]:
+    """Table 1's cells, one claim per (model, column), for the chapter the file lists them under."""
     out = []
     for model, values in numbers.items():
         for (key, header), value in zip(TABLE1_COLUMNS.items(), values):
             out.append(Claim(
-                f"table1.{model}.{key}", CH04, "table cell", f"Table 1, {model}, {header}",
+                f"table1.{model}.{key}", chapter, "table cell", f"Table 1, {model}, {header}",
                 f"Symmetricity of ADW after training AEs with 500 units on MNIST for 100 epochs ({model}, {header})",
                 f"sym(∂r/∂x) of an untied {model} ({header}, 500 units) after 100 epochs on MNIST",
                 value,
@@ -158,14 +156,14 @@ def _table1(numbers: Mapping[str, Sequence[float]], rule: Rule) -> list[Claim]:
     return out
 
 
-def _table2(numbers: Mapping[str, Sequence[float]], rule: Rule) -> list[Claim]:
-    """Table 2's cells, one claim per (row, β)."""
+def _table2(chapter: str, numbers: Mapping[str, Sequence[float]], rule: Rule) -> list[Claim]:
+    """Table 2's cells, one claim per (row, β), for the chapter the file lists them under."""
     out = []
     label = {"tied": "CVF=Tied AE", "untied": "CVF=Untied AE"}
     for row, values in numbers.items():
         for beta, value in zip(TABLE2_BETAS, values):
             out.append(Claim(
-                f"table2.{row}.b{beta}", CH07, "table cell", f"Table 2, {label[row]}, β = {beta}",
+                f"table2.{row}.b{beta}", chapter, "table cell", f"Table 2, {label[row]}, β = {beta}",
                 f"The fraction of observations with E(x) > E(x_rand) for different β values ({label[row]})",
                 f"a tied learner trained on the field interpolated at β = {beta} (Table 2's convention: the weight of "
                 f"the conservative model F_K, which was trained on MNIST as a {row} AE) prefers MNIST test images to "

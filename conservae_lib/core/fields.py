@@ -5,7 +5,7 @@
 * :func:`symmetricity` — sym(A) = ‖(A + Aᵀ)/2‖²_F / ‖A‖²_F, the paper's measure (section
   *Empirical conservativeness*): 1 for a symmetric matrix, 0 for an antisymmetric one.
 * :func:`jacobian_symmetricity` — sym(∂r/∂x) per point, computed for one-layer models from
-  H × H Gram matrices without ever forming a D × D Jacobian.
+  H × H Gram matrices (:func:`gram_matrices`) without ever forming a D × D Jacobian.
 * :func:`jacobian_quadratics` — exact ‖J‖²_F and tr(J J) per point for any model (Gram
   matrices for one layer, Jacobians in bounded chunks otherwise);
   :func:`jacobian_quadratics_estimate`, :func:`jacobian_symmetricity_estimate`,
@@ -36,7 +36,7 @@ Tensor = torch.Tensor
 FieldLike = Union[nn.Module, Callable[[Tensor], Tensor]]
 
 __all__ = [
-    "as_field", "jacobian", "symmetricity", "jacobian_symmetricity", "jacobian_norm2",
+    "as_field", "jacobian", "symmetricity", "gram_matrices", "jacobian_symmetricity", "jacobian_norm2",
     "jacobian_quadratics", "QuadraticsEstimate", "jacobian_quadratics_estimate",
     "jacobian_symmetricity_estimate", "jacobian_norm2_estimate",
     "curl_2d", "curl_2d_grid", "circulation",
@@ -99,27 +99,37 @@ def symmetricity(A: Tensor) -> Tensor:
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
 
 
-def _gram_quadratics(model: AutoEncoder, x: Tensor, trace: bool = True) -> tuple[Tensor, Tensor | None]:
-    """‖J‖²_F and tr(J J) per point for J = R D Wᵀ, from H × H Gram matrices.
+def gram_matrices(model: AutoEncoder, trace: bool = True) -> tuple[Tensor, Tensor | None]:
+    """The H × H matrices Q = RᵀR ∘ WᵀW and P = M ∘ Mᵀ, M = WᵀR (∘ the element-wise product), of a
+    one-layer model, for which J = R D Wᵀ with D = diag(d), d = h'(Wᵀx + b) (Proposition 2) has
 
-    With d = h'(Wᵀx + b): ‖J‖²_F = tr(D RᵀR D WᵀW) = dᵀ (RᵀR ∘ WᵀW) d and
-    tr(J J) = tr(D WᵀR D WᵀR) = dᵀ (M ∘ Mᵀ) d with M = WᵀR (∘ the element-wise product).
-    Cost: O(D H²) once plus O(N H²), against O(N D² H) for explicit Jacobians.
-    With ``trace=False`` only ‖J‖²_F is computed (two H × H products instead of three; the
-    trace comes back as ``None``). A tied model (R is W) needs one Gram matrix, WᵀW, for all
-    three products; the results are the same numbers either way.
+        ‖J‖²_F = tr(D RᵀR D WᵀW) = dᵀ Q d    and    tr(J J) = tr(D WᵀR D WᵀR) = dᵀ P d.
+
+    Cost O(D H²). With ``trace=False`` only Q is formed (two H × H products instead of three; P
+    comes back as ``None``). A tied model (R is W) needs one Gram matrix, WᵀW, for all three
+    products; the results are the same numbers either way.
     """
     W, R = model.W, model.R
-    d = model.hidden_derivative(x)
     gram_w = W.T @ W
     gram_r = gram_w if R is W else R.T @ R
-    q_norm = gram_r * gram_w
-    norm2 = ((d @ q_norm) * d).sum(dim=1)
+    Q = gram_r * gram_w
     if not trace:
-        return norm2, None
+        return Q, None
     M = gram_w if R is W else W.T @ R
-    q_trace = M * M.T
-    return norm2, ((d @ q_trace) * d).sum(dim=1)
+    return Q, M * M.T
+
+
+def _gram_quadratics(model: AutoEncoder, x: Tensor, trace: bool = True) -> tuple[Tensor, Tensor | None]:
+    """‖J‖²_F = dᵀQd and tr(J J) = dᵀPd per point for J = R D Wᵀ, from the H × H matrices of
+    :func:`gram_matrices`. Cost: O(D H²) once plus O(N H²), against O(N D² H) for explicit
+    Jacobians. With ``trace=False`` only ‖J‖²_F is computed (the trace comes back as ``None``).
+    """
+    d = model.hidden_derivative(x)
+    Q, P = gram_matrices(model, trace)
+    norm2 = ((d @ Q) * d).sum(dim=1)
+    if P is None:
+        return norm2, None
+    return norm2, ((d @ P) * d).sum(dim=1)
 
 
 def jacobian_norm2(model: FieldLike, x: Tensor) -> Tensor:

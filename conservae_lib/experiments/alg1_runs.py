@@ -18,6 +18,7 @@ import torch
 
 from ..core import energy, fields
 from ..training import trainer
+from ..training.progress import progress_bar
 from ..core.activations import ACTIVATIONS
 from .algorithm1 import (LEARNERS, derive_seed, fit_to_field, interpolate_parameters, random_untied_autoencoder,
     sample_uniform_points, train_mnist_autoencoder)
@@ -123,11 +124,7 @@ def train_learners_in_pool(cfg: Mapping[str, Any], x_train: Tensor, run_dir: Pat
                                   for s, row, learner, b in jobs])]
         for stage, submit in stages:
             futures = submit()
-            done = as_completed(futures)
-            if progress:
-                from tqdm.auto import tqdm
-
-                done = tqdm(done, total=len(futures), desc=f"{stage} ({workers} processes)", leave=False)
+            done = progress_bar(as_completed(futures), f"{stage} ({workers} processes)", progress, total=len(futures))
             for fut in done:
                 fut.result()  # re-raise a worker's error here
 
@@ -178,8 +175,6 @@ def run_seed(
     Jacobian symmetricity, the reference errors (:func:`conservative_references`), and for each
     learner its curves, errors, fit and energy fractions per corruption.
     """
-    from tqdm.auto import tqdm
-
     H, nodes = int(cfg["H"]), int(cfg["quadrature_nodes"])
     cvf, random, x_field, x_eval = _setting(cfg, x_train, seed, run_dir, progress)
 
@@ -196,8 +191,7 @@ def run_seed(
     for row in CVF_ROWS:
         model_k, hist_k = cvf[row]
         rows = []
-        bar = tqdm(betas, desc=f"seed {seed}, CVF {row}: β", leave=False) if progress else betas
-        for beta in bar:
+        for beta in progress_bar(betas, f"seed {seed}, CVF {row}: β", progress):
             target = interpolate_parameters(model_k, random, beta)
             target64 = copy.deepcopy(target).double()
             with torch.no_grad():
@@ -235,15 +229,13 @@ def run_experiment(cfg: Mapping[str, Any], x_train: Tensor, x_test: Tensor, run_
     seeds = [int(s) for s in cfg["seeds"]]
     workers = int(cfg.get("workers") or 1)
     with warnings.catch_warnings():
-        # tqdm.auto warns once that ipywidgets is missing; the bars fall back to text (or are
-        # silenced by TQDM_DISABLE=1), so the warning is only noise on the page.
+        # tqdm.auto warns once, when the first bar below imports it, that ipywidgets is missing; the
+        # bars fall back to text (or are silenced by TQDM_DISABLE=1), so the warning is only noise on the page.
         warnings.filterwarnings("ignore", message=".*IProgress not found.*")
-        from tqdm.auto import tqdm
-
         if workers > 1 and run_dir is not None and select_device(cfg["device"]).type == "cpu":
             train_learners_in_pool(cfg, x_train, Path(run_dir), workers, progress)
         return [run_seed(cfg, x_train, x_test, s, run_dir, progress)
-                for s in (tqdm(seeds, desc="seeds") if progress else seeds)]
+                for s in progress_bar(seeds, "seeds", progress, leave=True)]
 
 
 # ------------------------------------------------------------------------- chapter 07's parameters

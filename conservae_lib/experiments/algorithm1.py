@@ -43,7 +43,6 @@ Tensor = torch.Tensor
 __all__ = [
     "LEARNERS", "derive_seed", "interpolate_parameters", "random_untied_autoencoder", "train_mnist_autoencoder",
     "subsample", "sample_uniform_points", "field_targets", "fit_to_field",
-
 ]
 
 #: Learners trained on each row: the paper's tied learner on both rows; the untied learner (an
@@ -158,6 +157,3 @@ def fit_to_field(
     hist = trainer.fit(model, x, targets, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, metrics=metrics,
                         device=device, progress=progress, desc=desc, checkpoint=checkpoint)
     return model.cpu(), hist
-
-
-# ------------------------------------------------------------------------------ one repetition

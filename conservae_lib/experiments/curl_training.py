@@ -35,6 +35,7 @@ from ..core.models import AutoEncoder
 from ..core.activations import ACTIVATIONS
 from ..foundations.parameters import COUNT, EPOCHS, NOISE, POSITIVE, RATE, SEED, Chapter, Param, seed_and_device
 from ..data.toy_data import DATASETS, distance_to_curve, make_dataset
+from ..training.collapse import all_finite
 from ..training.trainer import DivergenceError, fit
 
 Tensor = torch.Tensor
@@ -68,7 +69,7 @@ def collapse_reason(model: torch.nn.Module, points: Tensor, losses: Sequence[flo
         return str(degenerate)
     if any(not math.isfinite(float(v)) for v in losses):
         return "training diverged: the loss became non-finite."
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+    if not all_finite(model.parameters()):
         return "the network's parameters are not finite (training diverged)."
     p = next(model.parameters())
     pts = torch.as_tensor(points).to(p.device, p.dtype)

@@ -313,7 +313,7 @@ def train_runs(
     if workers > 1 and len(jobs) > 1 and checkpoint_dir is not None and all(
             select_device(st.device).type == "cpu" for _, st, _ in jobs):
         _train_in_pool(jobs, data, Path(checkpoint_dir), workers, progress)
-    jobs_it = progress_bar(jobs, "runs") if progress else jobs
+    jobs_it = progress_bar(jobs, "runs", progress)
     return [train_run(s, st, data, seed, checkpoint_dir, progress) for s, st, seed in jobs_it]
 
 
@@ -326,8 +326,6 @@ def _train_in_pool(jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, c
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
                              initializer=_pool_initializer, initargs=(threads,)) as pool:
         futures = [pool.submit(_train_job, s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs]
-        done = as_completed(futures)
-        if progress:
-            done = progress_bar(done, f"runs ({workers} processes)", total=len(futures))
+        done = progress_bar(as_completed(futures), f"runs ({workers} processes)", progress, total=len(futures))
         for fut in done:
             fut.result()  # re-raise a worker's error here

@@ -27,7 +27,7 @@ from ..training.trainer import fit
 Tensor = torch.Tensor
 
 __all__ = ["Outcome", "num_threads", "train_outcome", "train_variants", "compare", "COMPARISONS", "compare_variants",
-           "agreeing_digits", "kernel_bitwise_equal", "format_difference", "comparison_row"]
+           "agreeing_digits", "kernel_bitwise_equal"]
 
 
 @contextlib.contextmanager
@@ -148,27 +148,6 @@ def compare(a: Outcome, b: Outcome) -> dict[str, float | bool | int]:
         "sym_rel_diff": abs(a.symmetricity - b.symmetricity) / abs(b.symmetricity),
         "loss_digits": agreeing_digits(a.loss, b.loss),
         "sym_digits": agreeing_digits(a.symmetricity, b.symmetricity),
-    }
-
-
-def format_difference(x: float) -> str:
-    """A difference for a table: ``0`` when exactly zero, else two significant digits."""
-    return "0" if x == 0 else f"{x:.1e}"
-
-
-def comparison_row(c: dict[str, float | bool | int]) -> dict[str, str]:
-    """One table row (formatted strings) describing a :func:`compare` result."""
-    def digits(n: int) -> str:
-        return "all" if c["identical"] else str(n)
-
-    return {
-        "bit-identical": "yes" if c["identical"] else "no",
-        "max |Δ param|": format_difference(c["max_param_diff"]),
-        "max |Δ param| / max |param|": format_difference(c["rel_param_diff"]),
-        "rel. Δ loss": format_difference(c["loss_rel_diff"]),
-        "rel. Δ symmetricity": format_difference(c["sym_rel_diff"]),
-        "loss digits shared": digits(c["loss_digits"]),
-        "symmetricity digits shared": digits(c["sym_digits"]),
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..core.fields import gram_matrices
 from ..core.models import AutoEncoder
 
 Tensor = torch.Tensor
@@ -28,18 +29,17 @@ def symmetricity_metrics(model: AutoEncoder, x: Tensor) -> dict[str, float]:
     """Mean sym(∂r/∂x) over the points x and sym(R Wᵀ), from shared H × H Gram matrices.
 
     With J(x) = R D Wᵀ, D = diag(d), d = h'(Wᵀx + b) (Proposition 2), Q = RᵀR ∘ WᵀW and
-    P = M ∘ Mᵀ for M = WᵀR: ‖J‖²_F = dᵀQd and tr(J J) = dᵀPd, so
+    P = M ∘ Mᵀ for M = WᵀR (:func:`~conservae_lib.core.fields.gram_matrices`): ‖J‖²_F = dᵀQd and
+    tr(J J) = dᵀPd, so
     sym(J) = ½ + dᵀPd / (2 dᵀQd) (1 where J = 0, a locally constant field). R Wᵀ is the case
     d = 1: sym(R Wᵀ) = ½ + ΣP / (2 ΣQ). Cost O(D H² + N H²); no D × D matrix is formed.
     Where ‖J‖²_F ≤ :data:`DEGENERATE_NORM2` sym(J) is undefined: such points are left out of the
     mean (NaN when all are), and ``degenerate_frac`` is their share. Also returns the spread of
     sym(J) over the points (``jac_sym_sd``) and the mean ‖J‖²_F (``jac_norm2``).
     """
-    W, R = model.W, model.R
+    W = model.W
     x = x.to(W.device, W.dtype)
-    M = W.T @ R
-    Q = (R.T @ R) * (W.T @ W)
-    P = M * M.T
+    Q, P = gram_matrices(model)
     d = model.hidden_derivative(x)
     norm2 = ((d @ Q) * d).sum(dim=1)
     trace = ((d @ P) * d).sum(dim=1)

@@ -217,14 +217,13 @@ def _beta_keys(obj: Any) -> Any:
     return out
 
 
-def full_mnist_table2(full: Mapping[str, Any] | None):
+def full_mnist_table2(full: Mapping[str, Any] | None, profile: str = "paper"):
     """Table 2 of the ``full`` profile's saved summary (full MNIST), as :func:`table2` lays it out,
     after a line naming its data and one saying which reading of x̃ comes closer to the paper's numbers
-    there (:func:`conservae_lib.experiments.alg1_claims.reading_gaps`); or a line saying that the full profile has
-    not run yet (None)."""
+    there (:func:`conservae_lib.experiments.alg1_claims.reading_gaps`); or a line saying why there is
+    nothing to show (:func:`report.no_full_results`; None)."""
     if full is None or "summary" not in full:
-        print("no full-MNIST results yet (results/full/mnist_conservative_part/summary.json): "
-              "run the chapter with --profile full to add them")
+        report.no_full_results("mnist_conservative_part", profile, "them")
         return None
     summary = _beta_keys(full["summary"])
     gaps = {k: g["both rows"] for k, g in reading_gaps(summary).items()}

@@ -17,7 +17,7 @@ from ..core.fields import FieldLike, curl_2d, dtype_of, field_on_grid, grid_2d
 Tensor = torch.Tensor
 Box = Sequence[float]
 
-__all__ = ["grid_2d", "field_on_grid", "plot_field", "plot_scalar", "plot_model_2d", "panels"]
+__all__ = ["plot_field", "plot_scalar", "plot_model_2d", "panels"]
 
 
 def plot_field(

@@ -20,8 +20,11 @@ def fmt(x: float | None, digits: int = 4, missing: str = "n/a") -> str:
     return f"{float(x):.{digits}g}"
 
 
-def fmt_small(x: float, floor: float = 1e-12, digits: int = 2) -> str:
-    """A quantity expected to be tiny: ``< floor`` when |x| is below it, else scientific notation."""
+def fmt_small(x: float | None, floor: float = 1e-12, digits: int = 2, missing: str = "n/a") -> str:
+    """A quantity expected to be tiny: ``< floor`` when |x| is below it, else scientific notation;
+    ``missing`` for None (as :func:`fmt_pm` for no summary), "n/a" for NaN."""
+    if x is None:
+        return missing
     x = float(x)
     if math.isnan(x):
         return "n/a"
@@ -41,6 +44,16 @@ def fmt_pm(stat: dict | None, digits: int = 4, show_sd: bool = True, missing: st
     if stat is None:
         return missing
     return fmt(stat["mean"], digits) + (f" ± {fmt(stat['std'], 1)}" if show_sd else "")
+
+
+def no_full_results(chapter: str, profile: str, adds: str) -> None:
+    """Print why a chapter shows no full-MNIST results beside its own: the run is itself under the
+    ``full`` profile, or that profile has not run (``adds``: what running it would add)."""
+    if profile == "full":
+        print("this run is the full profile: the tables above are full MNIST's")
+    else:
+        print(f"no full-MNIST results yet (results/full/{chapter}/summary.json): "
+              f"run the chapter with --profile full to add {adds}")
 
 
 def frame(rows: list[dict], index: str | None = None) -> pd.DataFrame:

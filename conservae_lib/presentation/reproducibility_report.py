@@ -1,6 +1,6 @@
 """The reproducibility chapter's tables and sentences, made from the runs of
 :mod:`conservae_lib.experiments.reproducibility` (presentation only; one row per comparison is
-:func:`conservae_lib.experiments.reproducibility.comparison_row`).
+:func:`comparison_row`).
 
 Chapter: *Reproducibility* (``notebooks/92_reproducibility.md``).
 """
@@ -11,9 +11,10 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .report import fmt
-from ..experiments.reproducibility import Outcome, comparison_row, format_difference
+from ..experiments.reproducibility import Outcome
 
-__all__ = ["settings_table", "reference_line", "comparison_labels", "comparison_table", "findings"]
+__all__ = ["settings_table", "reference_line", "format_difference", "comparison_row", "comparison_labels",
+           "comparison_table", "findings"]
 
 Comparison = dict[str, float | bool | int]
 
@@ -30,6 +31,28 @@ def reference_line(ref: Outcome, n_train: int, H: int, epochs: int, threads: int
             f"final loss {fmt(ref.loss, 7)}, mean symmetricity {fmt(ref.symmetricity, 7)}")
 
 
+def format_difference(x: float) -> str:
+    """A difference for a table: ``0`` when exactly zero, else two significant digits."""
+    return "0" if x == 0 else f"{x:.1e}"
+
+
+def comparison_row(c: dict[str, float | bool | int]) -> dict[str, str]:
+    """One table row (formatted strings) describing a
+    :func:`~conservae_lib.experiments.reproducibility.compare` result."""
+    def digits(n: int) -> str:
+        return "all" if c["identical"] else str(n)
+
+    return {
+        "bit-identical": "yes" if c["identical"] else "no",
+        "max |Δ param|": format_difference(c["max_param_diff"]),
+        "max |Δ param| / max |param|": format_difference(c["rel_param_diff"]),
+        "rel. Δ loss": format_difference(c["loss_rel_diff"]),
+        "rel. Δ symmetricity": format_difference(c["sym_rel_diff"]),
+        "loss digits shared": digits(c["loss_digits"]),
+        "symmetricity digits shared": digits(c["sym_digits"]),
+    }
+
+
 def comparison_labels(threads: Sequence[int], gpu: str = "") -> dict[str, str]:
     """The table's row label of each key of :data:`conservae_lib.experiments.reproducibility.COMPARISONS`;
     ``gpu`` names the GPU (:func:`conservae_lib.training.runtime.describe_device`)."""
@@ -44,7 +67,7 @@ def comparison_labels(threads: Sequence[int], gpu: str = "") -> dict[str, str]:
 
 
 def comparison_table(comparisons: dict[str, Comparison], threads: Sequence[int], gpu: str = "") -> pd.DataFrame:
-    """One row (:func:`~conservae_lib.experiments.reproducibility.comparison_row`) per comparison of
+    """One row (:func:`comparison_row`) per comparison of
     :func:`~conservae_lib.experiments.reproducibility.compare_variants`, labelled by :func:`comparison_labels`."""
     labels = comparison_labels(threads, gpu)
     return pd.DataFrame({labels[key]: comparison_row(c) for key, c in comparisons.items()}).T

@@ -24,11 +24,6 @@ __all__ = ["family_table", "dimension_table", "perturbation_table", "recovery_ta
 Rows = Sequence[Mapping[str, Any]]
 
 
-def _small(v: float | None) -> str:
-    """A quantity expected to be tiny (below 1e-12 shown as such); — where there is none."""
-    return "—" if v is None else fmt_small(v, floor=1e-12)
-
-
 #: The measured columns of :func:`family_table`: heading, key of a :func:`~conservae_lib.experiments.sufficient_survey.family_survey` row.
 _FAMILY_COLUMNS = (
     ("max 1 − sym (domain)", "asym_inside_max"), ("max rel. circulation", "circulation_max"),
@@ -40,7 +35,8 @@ _FAMILY_COLUMNS = (
 def family_table(rows: Rows) -> pd.DataFrame:
     """:func:`~conservae_lib.experiments.sufficient_survey.family_survey` as a table, one row per family."""
     return frame([{"family": r["family"], "conservative where": r["valid"],
-                   **{heading: _small(r[key]) for heading, key in _FAMILY_COLUMNS}} for r in rows], index="family")
+                   **{heading: fmt_small(r[key], missing="—") for heading, key in _FAMILY_COLUMNS}}
+                  for r in rows], index="family")
 
 
 def dimension_table(rows: Rows) -> pd.DataFrame:
@@ -71,10 +67,10 @@ def recovery_table(rows: Rows) -> pd.DataFrame:
     return frame([{
         "case": r["case"], "conservative": "yes" if r["conservative"] else "no", "draws": r["n"], "recovered": r["n_ok"],
         "solution-set dimension": ", ".join(str(d) for d in r["null_dims"]),
-        "max ‖R − CWDE‖/‖R‖": _small(r["residual_max"]),
-        "known (C, E) off the set by": _small(r["known_max"]),
+        "max ‖R − CWDE‖/‖R‖": fmt_small(r["residual_max"], missing="—"),
+        "known (C, E) off the set by": fmt_small(r["known_max"], missing="—"),
         "commutator (min – max)": "—" if r["commutator_max"] is None else
-        f"{_small(r['commutator_min'])} – {_small(r['commutator_max'])}",
+        f"{fmt_small(r['commutator_min'], missing='—')} – {fmt_small(r['commutator_max'], missing='—')}",
     } for r in rows], index="case")
 
 

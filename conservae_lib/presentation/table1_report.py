@@ -151,15 +151,15 @@ def table1_caption(n_seeds: int, optimizer_label: str, description: str) -> str:
             f"CAE with eq. (10); paper in parentheses\ndata: {description}")
 
 
-def full_mnist_frame(stats: dict[str, dict[str, Any]], mnist: MNIST, full: Mapping[str, Any] | None) -> pd.DataFrame | None:
+def full_mnist_frame(stats: dict[str, dict[str, Any]], mnist: MNIST, full: Mapping[str, Any] | None,
+                     profile: str = "paper") -> pd.DataFrame | None:
     """Table 1 beside the same table on full MNIST (the ``full`` profile's summary), when it exists;
-    prints what it shows, or that there is nothing yet."""
+    prints what it shows, or why there is nothing beside it (:func:`report.no_full_results`)."""
     if full is not None and "table1" in full:
         print(f"beside it, the same table on full MNIST ({full['data']['description']}):")
         return table1_frame(stats, columns={f"{mnist.source} ({len(mnist.x_train):,} train)": stats,
                                             f"{full['data']['source']} (full MNIST)": full["table1"]})
-    print("no full-MNIST results yet (results/full/mnist_symmetricity/summary.json): "
-          "run the chapter with --profile full to add its column")
+    report.no_full_results("mnist_symmetricity", profile, "its column")
     return None
 
 

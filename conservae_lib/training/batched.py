@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..core.models import AutoEncoder
+from .collapse import divergence_reason, never_fell_reason
 from .optimizers import OPTIMIZERS, check_fit_args as _check_fit_args, make_optimizer as _make_optimizer
 from .progress import progress_bar as _progress
 from .runtime import select_device
@@ -308,9 +309,7 @@ def fit_many(
         finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(dim=1) for p in stack.parameters()]).all(dim=0)
         finite = finite.cpu().tolist()
         for i in [i for i in live if not (math.isfinite(means[i]) and finite[i])]:
-            what = f"the loss became {means[i]}" if not math.isfinite(means[i]) else "the parameters became non-finite"
-            reason = (f"training diverged at epoch {epoch}: {what}. The learning rate ({lr}) is probably too "
-                      "large for this model and data; try a smaller one.")
+            reason = divergence_reason(epoch, means[i], lr)
             if on_divergence == "raise":
                 raise DivergenceError(f"model {i}: {reason}")
             histories[i].degenerate, histories[i].stopped_at = reason, epoch
@@ -326,14 +325,8 @@ def fit_many(
             evaluate(epoch, means, train_time, live)
     for i in live:
         stack.write_back(i)
-        if epochs > 0 and initial[i] > 0 and not lowest[i] < initial[i] * (1 - _FELL):
-            histories[i].degenerate = (f"the training loss never fell below its value before training "
-                                       f"({initial[i]:.4g}, by more than {_FELL:.0e} of it) in {epochs} epochs, "
-                                       "so the run learnt nothing.")
+        never_fell = never_fell_reason(initial[i], lowest[i], epochs)
+        if never_fell is not None:
+            histories[i].degenerate = never_fell
             print(f"warning: model {i}: {histories[i].degenerate}", file=sys.stderr, flush=True)
     return histories
-
-
-#: As in :func:`conservae_lib.training.trainer.fit`: a run "fell" when its lowest epoch loss is below its
-#: loss before training by more than this fraction of it.
-_FELL = 1e-4

@@ -5,11 +5,14 @@ saturated sigmoids) or whose Jacobian ‖∂r/∂x‖_F is about zero has no def
 (eq. 5: 0/0), and a field that is zero everywhere has zero curl whatever the paper claims.
 :func:`collapse_reason` says why in one sentence, and the chapters hand that reason to the
 ledger as ``not_tested`` instead of a number; :func:`all_finite` is the divergence test the
-trainer (:func:`conservae_lib.training.trainer.fit`) applies after every epoch.
+trainer (:func:`conservae_lib.training.trainer.fit`) applies after every epoch, and
+:func:`divergence_reason` and :func:`never_fell_reason` are the sentences both trainers (``fit``
+and :func:`conservae_lib.training.batched.fit_many`) record for a run that diverged or learnt nothing.
 Chapters: the MNIST chapters (04, 07) and the 2-D chapters.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
@@ -20,12 +23,35 @@ from ..core.models import AutoEncoder
 
 Tensor = torch.Tensor
 
-__all__ = ["collapse_reason", "all_finite"]
+__all__ = ["collapse_reason", "all_finite", "FELL", "divergence_reason", "never_fell_reason"]
+
+#: A run "fell" when its lowest epoch loss is below the loss before training by more than this
+#: fraction of it (float rounding moves an untrained loss by ~1e-7 of itself).
+FELL = 1e-4
 
 
 def all_finite(params: Iterable[Tensor]) -> bool:
     """Whether every entry of every tensor is finite (no NaN, no ±∞)."""
     return all(bool(torch.isfinite(p).all()) for p in params)
+
+
+def divergence_reason(epoch: int, loss: float, lr: float) -> str:
+    """The sentence for a run that diverged at ``epoch``: its mean ``loss`` there was not finite,
+    or (``loss`` finite) its parameters were not."""
+    what = f"the loss became {loss}" if not math.isfinite(loss) else "the parameters became non-finite"
+    return (f"training diverged at epoch {epoch}: {what}. The learning rate ({lr}) is probably too "
+            "large for this model and data; try a smaller one.")
+
+
+def never_fell_reason(initial: float, lowest: float, epochs: int) -> str | None:
+    """The sentence for a run whose ``lowest`` epoch loss never fell below its loss before
+    training (``initial``) by more than :data:`FELL` of it in ``epochs`` epochs, or None when it
+    fell or the test does not apply (no epochs, or ``initial`` not positive)."""
+    if epochs > 0 and initial > 0 and not lowest < initial * (1 - FELL):
+        return (f"the training loss never fell below its value before training "
+                f"({initial:.4g}, by more than {FELL:.0e} of it) in {epochs} epochs, "
+                "so the run learnt nothing.")
+    return None
 
 
 @torch.no_grad()

@@ -15,12 +15,12 @@ T = TypeVar("T")
 
 
 def progress_bar(it: Iterable[T], desc: str, enabled: bool = True, total: int | None = None,
-                 initial: int = 0) -> Iterable[T]:
+                 initial: int = 0, leave: bool = False) -> Iterable[T]:
     """A tqdm bar over ``it`` (``total`` steps, starting at ``initial``; ``None``: the length of
-    ``it``) that disappears when done, or ``it`` itself when ``enabled`` is false or
-    ``TQDM_DISABLE`` is set."""
+    ``it``) that disappears when done (stays, with ``leave``), or ``it`` itself when ``enabled``
+    is false or ``TQDM_DISABLE`` is set."""
     if not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
         return it
     from tqdm.auto import tqdm
 
-    return tqdm(it, desc=desc, total=total, initial=initial, leave=False)
+    return tqdm(it, desc=desc, total=total, initial=initial, leave=leave)

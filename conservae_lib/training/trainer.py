@@ -37,7 +37,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .collapse import all_finite
+from .collapse import all_finite, divergence_reason, never_fell_reason
 from ..core.contraction import encoder_contraction, encoder_contraction_at, reconstruction_contraction
 from ..core.models import AutoEncoder
 from .optimizers import OPTIMIZERS, check_fit_args, make_optimizer, optimizer_implementation
@@ -317,9 +317,7 @@ def fit(
             total += loss.detach() * len(idx)
         mean_loss = float(total) / n
         if not math.isfinite(mean_loss) or not all_finite(params):
-            what = f"the loss became {mean_loss}" if not math.isfinite(mean_loss) else "the parameters became non-finite"
-            reason = (f"training diverged at epoch {epoch}: {what}. The learning rate ({lr}) is probably too "
-                      "large for this model and data; try a smaller one.")
+            reason = divergence_reason(epoch, mean_loss, lr)
             if on_divergence == "raise":
                 raise DivergenceError(reason)
             history.degenerate, history.stopped_at = reason, epoch
@@ -333,14 +331,8 @@ def fit(
             _save_checkpoint(ckpt, model, opt, gen, history, epoch, train_time, fingerprint)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{mean_loss:.4g}")
-    if epochs > 0 and initial_loss > 0 and not lowest < initial_loss * (1 - _FELL):
-        history.degenerate = (f"the training loss never fell below its value before training "
-                              f"({initial_loss:.4g}, by more than {_FELL:.0e} of it) in {epochs} epochs, "
-                              "so the run learnt nothing.")
+    never_fell = never_fell_reason(initial_loss, lowest, epochs)
+    if never_fell is not None:
+        history.degenerate = never_fell
         print(f"warning: {history.degenerate}", file=sys.stderr, flush=True)
     return history
-
-
-#: A run "fell" when its lowest epoch loss is below the loss before training by more than this
-#: fraction of it (float rounding moves an untrained loss by ~1e-7 of itself).
-_FELL = 1e-4

@@ -11,6 +11,7 @@ import torch
 
 from conservae_lib import AutoEncoder
 from conservae_lib.experiments import reproducibility
+from conservae_lib.presentation import reproducibility_report
 from conservae_lib.training import runtime
 from conservae_lib.training.trainer import DivergenceError, fit
 
@@ -84,15 +85,15 @@ def test_same_settings_are_bit_identical_and_a_perturbation_is_seen() -> None:
     a, b = _small_runs(), _small_runs()
     same = reproducibility.compare(a, b)
     assert same["identical"] and same["max_param_diff"] == 0 and same["loss_digits"] == 17
-    assert reproducibility.comparison_row(same)["loss digits shared"] == "all"
+    assert reproducibility_report.comparison_row(same)["loss digits shared"] == "all"
     moved = reproducibility.compare(_small_runs(perturb_ulps=1), a)
     assert not moved["identical"] and moved["max_param_diff"] > 0
     double = reproducibility.compare(_small_runs(dtype=torch.float64), a)
     assert not double["identical"]
     # Same initial weights in both precisions: the difference is rounding, not a new draw.
     assert double["rel_param_diff"] < 1e-3
-    assert reproducibility.format_difference(0.0) == "0"
-    assert reproducibility.format_difference(1.234e-7) == "1.2e-07"
+    assert reproducibility_report.format_difference(0.0) == "0"
+    assert reproducibility_report.format_difference(1.234e-7) == "1.2e-07"
 
 
 def test_kernel_check_reports_booleans_for_both_kernels() -> None:

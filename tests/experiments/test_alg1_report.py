@@ -43,3 +43,15 @@ def test_the_reading_said_closer_is_the_one_nearer_the_papers_numbers(capsys):
         summary[f"{row}:learners/tied/fraction/salt_and_pepper"] = {b: [1.0, 0.0] for b in summary["betas"]}
     alg1_report.full_mnist_table2(json.loads(json.dumps({"summary": summary})))
     assert capsys.readouterr().out.splitlines()[1].startswith("the binomial reading comes closer")
+
+
+def test_a_run_under_the_full_profile_says_it_is_the_full_run(capsys):
+    """Under ``--profile full`` there is nothing to set beside the chapter's own tables: the page says so
+    instead of asking for the run it is."""
+    from conservae_lib.book import results
+
+    assert results.full_profile_summary("mnist_conservative_part", "full") is None
+    assert alg1_report.full_mnist_table2(None, "full") is None
+    assert "this run is the full profile" in capsys.readouterr().out
+    alg1_report.full_mnist_table2(None, "paper")
+    assert "run the chapter with --profile full" in capsys.readouterr().out
