@@ -5,12 +5,9 @@ import torch
 
 from conservae_lib.core.contraction import encoder_contraction, reconstruction_contraction
 from conservae_lib.core.models import AutoEncoder, DeepAutoEncoder
+from references import autograd_jacobians
 
 DT = torch.float64
-
-
-def _autograd_jacobians(f, x):
-    return torch.func.vmap(torch.func.jacrev(lambda xi: f(xi.unsqueeze(0)).squeeze(0)))(x)
 
 
 def _model(act, seed=0):
@@ -26,7 +23,7 @@ X = torch.randn(9, 5, generator=torch.Generator().manual_seed(1), dtype=DT)
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "softplus", "relu", "linear"])
 def test_reconstruction_contraction_equals_mean_squared_frobenius_norm_of_the_autograd_jacobian(act):
     m = _model(act)
-    expected = (_autograd_jacobians(m, X) ** 2).sum(dim=(1, 2)).mean()
+    expected = (autograd_jacobians(m, X) ** 2).sum(dim=(1, 2)).mean()
     assert torch.allclose(reconstruction_contraction(m, X), expected, rtol=1e-12)
 
 
@@ -34,25 +31,25 @@ def test_reconstruction_contraction_equals_mean_squared_frobenius_norm_of_the_au
 def test_reconstruction_contraction_gradient_matches_autograd_through_the_jacobian(act):
     m = _model(act)
     g1 = torch.autograd.grad(reconstruction_contraction(m, X), [m.W, m.R_param, m.b])
-    g2 = torch.autograd.grad((_autograd_jacobians(m, X) ** 2).sum(dim=(1, 2)).mean(), [m.W, m.R_param, m.b])
+    g2 = torch.autograd.grad((autograd_jacobians(m, X) ** 2).sum(dim=(1, 2)).mean(), [m.W, m.R_param, m.b])
     for a, b in zip(g1, g2):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_reconstruction_contraction_for_a_deep_model():
     deep = DeepAutoEncoder.random([5, 4, 5], "tanh", seed=2, dtype=DT)
-    expected = (_autograd_jacobians(deep, X) ** 2).sum(dim=(1, 2)).mean()
+    expected = (autograd_jacobians(deep, X) ** 2).sum(dim=(1, 2)).mean()
     assert torch.allclose(reconstruction_contraction(deep, X), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu"])
 def test_encoder_contraction_equals_mean_squared_frobenius_norm_of_dh_dx(act):
     m = _model(act, seed=3)
-    expected = (_autograd_jacobians(m.hidden, X) ** 2).sum(dim=(1, 2)).mean()
+    expected = (autograd_jacobians(m.hidden, X) ** 2).sum(dim=(1, 2)).mean()
     assert torch.allclose(encoder_contraction(m, X), expected, rtol=1e-12)
     params = [m.W] if act == "relu" else [m.W, m.b]  # ReLU's h' is piecewise constant: no gradient in b
     g1 = torch.autograd.grad(encoder_contraction(m, X), params)
-    g2 = torch.autograd.grad((_autograd_jacobians(m.hidden, X) ** 2).sum(dim=(1, 2)).mean(), params)
+    g2 = torch.autograd.grad((autograd_jacobians(m.hidden, X) ** 2).sum(dim=(1, 2)).mean(), params)
     for a, b in zip(g1, g2):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
 
