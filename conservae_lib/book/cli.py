@@ -105,7 +105,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
         if getattr(err, "ename", None) == "KeyboardInterrupt":  # the kernel got the Ctrl-C too
             return _interrupted(quiet=argv is None)
-        print(f"error: {_short_error(err)}", file=sys.stderr)
+        partial = getattr(err, "partial_notebook", None)
+        where = f" (the notebook as far as it ran: {partial})" if partial is not None and Path(partial).exists() else ""
+        print(f"error: {_short_error(err)}{where}", file=sys.stderr)
         return 1
     except SystemExit as err:
         if isinstance(err.code, str):
@@ -140,32 +142,22 @@ def _interrupted(quiet: bool) -> int:
 
 
 def _pretrain(profile: str, workers: int, threads: int) -> int:
-    """``pretrain``: every run chapter 04 trains under ``profile``, in the chapter's order (AE cells and
-    ε runs, then the CAE cells with the chosen ε, the primary reading's other seeds, the data-set
-    check), in a pool of ``workers`` processes, into the chapter's checkpoint folder."""
+    """``pretrain``: every run chapter 04 trains under ``profile``
+    (:func:`conservae_lib.experiments.table1_jobs.train_table1`), in a pool of ``workers`` processes, into the
+    chapter's checkpoint folder; the chapter then reloads them."""
     import torch
 
     from . import results
     from ..experiments import table1_jobs as J
-    from ..experiments.readings import better_supported, reading_summary
 
     if threads:
         torch.set_num_threads(threads)
     cfg = J.PARAMETERS.configure(profile)
-    data, settings = J.load_data(cfg), J.settings_from(cfg)
     ckpt = results.results_dir("mnist_symmetricity", profile) / "checkpoints"
-    by_opt = J.optimizer_settings(settings, cfg)
-    ae_runs, eps_runs, eps, _ = J.train_ae_and_epsilon(cfg, settings, by_opt, data, ckpt, workers=workers)
-    cae_runs = J.train_cae(cfg, by_opt, eps, data, ckpt, workers=workers)
-    seed0 = J.by_optimizer(ae_runs + cae_runs)
-    primary = better_supported({o: reading_summary(rs) for o, rs in seed0.items()})
-    _, _, trained = J.train_primary(cfg, by_opt[primary], eps, seed0[primary], data, ckpt, workers=workers)
-    check_data = J.load_check_data(cfg, data)
-    if check_data is not None:
-        trained += J.train_data_check(cfg, by_opt[primary], eps, check_data, ckpt, workers=workers)
-    for r in ae_runs + eps_runs + cae_runs + trained:
+    tr = J.train_table1(cfg, J.load_data(cfg), ckpt, workers=workers)
+    for r in tr.every:
         print(f"{r.name}: sym {r.final():.4f}, {r.wall_s:.0f} s{'; degenerate' if r.degenerate else ''}", flush=True)
-    print(f"primary optimiser: {primary}", flush=True)
+    print(f"primary optimiser(s): {', '.join(tr.coprimary)}; lead: {tr.lead}", flush=True)
     return 0
 
 

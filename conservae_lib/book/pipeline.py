@@ -27,7 +27,10 @@ Where results go (the published ones are never touched by a variant run):
 
 The kernel gets ``CONSERVAE_RESULTS`` (the results root) and ``CONSERVAE_INPUTS_DIGEST`` (a digest
 of everything :func:`inputs_digest` records), which :func:`conservae_lib.book.results.save_summary`
-writes into each summary. One run of a chapter into one folder at a time: a second one is refused
+writes into each summary; a published run's kernel also gets ``CONSERVAE_PUBLISH=1``, without which no
+summary is written into the repository's published ``results/paper`` or ``results/full`` (a notebook run
+by hand or by papermill writes to ``results/unpublished/`` instead). A variant's output folder may not be,
+contain or lie inside a published folder (:data:`PUBLISHED`, :func:`check_variant_folder`). One run of a chapter into one folder at a time: a second one is refused
 with the holder's process id and start time. Ctrl-C prints one line and exits with status 130.
 """
 
@@ -50,6 +53,12 @@ from .staleness import inputs_digest, inputs_sha, is_current
 VARIANTS_DIR = Path(".tmp") / "variants"
 #: Where the per-chapter run locks live (never in an output folder, so nothing to commit or clean).
 LOCKS_DIR = Path(".tmp") / "locks"
+#: The folders that only the published runs write (relative to the repository root): the book's pages and the
+#: committed results. A variant's output folder may not be one of them, contain one, or lie inside one.
+PUBLISHED = (Path("book") / "notebooks", Path("results") / "paper", Path("results") / "full", Path("results") / "device")
+#: Set (to "1") in the kernel of a published run only; without it a summary is not written into the repository's
+#: published results (:func:`conservae_lib.book.results.summary_dir`).
+PUBLISH_ENV = "CONSERVAE_PUBLISH"
 
 
 class RunLockedError(RuntimeError):
@@ -58,6 +67,29 @@ class RunLockedError(RuntimeError):
 
 class OutputNotWritableError(RuntimeError):
     """The output folder or the results folder of a run cannot be written."""
+
+
+class PublishedFolderError(ValueError):
+    """A variant run was pointed at a folder that holds (or lies in) the published results or pages."""
+
+
+def check_variant_folder(output_dir: Path, root: Path = REPO_ROOT) -> None:
+    """Refuse, before any kernel starts, a variant whose output folder — resolved, symlinks followed, so
+    ``.``, an empty name or a link to the repository are seen for what they are — is one of the
+    :data:`PUBLISHED` folders, contains one, or lies inside one: its notebooks or its ``results/`` would
+    replace published files."""
+    out = Path(output_dir).resolve()
+    for rel in PUBLISHED:
+        pub = (root / rel).resolve()
+        if out == pub or _inside(pub, out) or _inside(out, pub):
+            raise PublishedFolderError(
+                f"--output-dir {str(output_dir) or repr('')} resolves to {out}, which "
+                + ("is" if out == pub else "contains" if _inside(pub, out) else "lies inside")
+                + f" the published folder {rel}; a variant run writes elsewhere (e.g. --output-dir .tmp/try).")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path != folder and folder in path.parents
 
 
 def chapter_parameters(source: Path, extra: dict[str, Any]) -> dict[str, Any]:
@@ -118,35 +150,62 @@ def execute(
 
     inputs = inputs_digest(source, parameters, root, results_root)
     nb = load_source(source, root)
+    partial = root / KERNEL_LOGS_DIR / f"{source.stem}.partial.ipynb"  # the notebook as far as it ran
+    partial.parent.mkdir(parents=True, exist_ok=True)
     env_before = dict(os.environ)
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ["CONSERVAE_INPUTS_DIGEST"] = inputs_sha(inputs)
     if results_root is not None:
         os.environ["CONSERVAE_RESULTS"] = str(Path(results_root).resolve())
+        os.environ.pop(PUBLISH_ENV, None)
+    else:
+        os.environ[PUBLISH_ENV] = "1"
     start = time.perf_counter()
     try:
         with _quiet_loggers():
             executed = papermill.execute_notebook(
-                nb, None, parameters=parameters, kernel_name="python3",
+                nb, str(partial), parameters=parameters, kernel_name="python3",
                 cwd=str(cwd or root), progress_bar=progress, log_output=False,
                 extra_arguments=KERNEL_ARGUMENTS,
                 kernel_manager_class=_kernel_manager_class(root / KERNEL_LOGS_DIR / f"{source.stem}.log"),
             )
+    except Exception as err:  # a cell failed: the partial notebook, with the error in it, stays for the reader
+        err.partial_notebook = partial  # type: ignore[attr-defined]
+        raise
     finally:
         os.environ.clear()
         os.environ.update(env_before)
+    partial.unlink(missing_ok=True)
     wall = time.perf_counter() - start
     executed = normalize(nbformat.from_dict(executed))
     executed.metadata[METADATA_KEY] = dict(inputs, timing={"wall_s": round(wall, 1), "device": _device_label()})
     text = dumps(executed)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output.exists() and without_timing(output.read_text()) == without_timing(text):
+    if _same_outputs(output, text):
         return wall  # same outputs: keep the file (and its first timing) byte-identical
     from ..foundations.files import atomic_write_bytes
 
     atomic_write_bytes(output, text.encode())
     return wall
+
+
+def _same_outputs(output: Path, text: str) -> bool:
+    """Whether ``output`` exists and holds the notebook ``text`` up to timing (False for an unreadable file)."""
+    try:
+        return output.exists() and without_timing(output.read_text()) == without_timing(text)
+    except (ValueError, UnicodeDecodeError):  # a truncated or corrupt notebook: replace it
+        return False
+
+
+def unreadable(path: Path) -> bool:
+    """``path`` exists but is not a readable notebook (JSON), e.g. a file cut short by a killed write."""
+    import json
+
+    try:
+        return path.exists() and not isinstance(json.loads(path.read_text()), dict)
+    except (ValueError, UnicodeDecodeError):
+        return True
 
 
 @contextlib.contextmanager
@@ -273,6 +332,8 @@ def run(
     if output_dir is None:
         output_dir = root / VARIANTS_DIR / profile if extra else default_output_dir(profile, root)
     output_dir = Path(output_dir)
+    if variant:
+        check_variant_folder(output_dir, root)
     results_root = results_root_for(output_dir, variant, root)
     sources = notebook_sources(root, names)
     check_writable(output_dir, results_root / profile, variant)
@@ -286,6 +347,8 @@ def run(
                 print(f"{label}: up to date, skipped", flush=True)
                 report.append((source.stem, "skipped", 0.0))
                 continue
+            if unreadable(out):
+                print(f"{label}: {out} is not a readable notebook (cut short?); it will be replaced", flush=True)
             where = f" (results → {results_root / profile})" if variant else ""
             print(f"{label}: executing …{where}", flush=True)
             # the published run leaves the kernel's environment as it is (results/ from its cwd)

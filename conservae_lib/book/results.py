@@ -60,23 +60,6 @@ def _chapter_parameters(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if k not in ("profile", "chapter")}
 
 
-def _parameters_from_injection(chapter: str, profile: str) -> dict[str, Any] | None:
-    """The parameters of a chapter called with the old form of :func:`save_summary`: the
-    profile's table with the values papermill injected (``-p NAME VALUE``) on top; None for a
-    chapter that :mod:`conservae_lib.book.profiles` does not know."""
-    from . import profiles
-    from ..foundations.parameters import injected_parameter_names
-
-    try:
-        table = profiles.profile_table(chapter, profile)
-    except ValueError:
-        return None
-    for name, value in injected_parameter_names().items():
-        if name in table and value is not None:
-            table[name] = value
-    return table
-
-
 def overrides(chapter: str, profile: str, parameters: Mapping[str, Any] | None) -> list[str]:
     """The names of the parameters that differ from ``profiles.profile_table(chapter, profile)``
     (empty for a run with the published profile's parameters, or when either is unknown)."""
@@ -93,13 +76,28 @@ def overrides(chapter: str, profile: str, parameters: Mapping[str, Any] | None) 
     return [n for n in names if clean_json(table.get(n)) != clean.get(n)]
 
 
+#: The profiles whose results the repository publishes (under ``results/<profile>/``).
+PUBLISHED_PROFILES = ("paper", "full")
+
+
 def summary_dir(chapter: str, profile: str, parameters: Mapping[str, Any] | None = None) -> Path:
     """Where a chapter's summary goes: ``<root>/<profile>/<chapter>/`` for the profile's own
-    parameters (the published results), else ``<root>/custom/<profile>-<digest>/<chapter>/``, so that
-    a run with overrides never replaces the published numbers (``<root>`` is :func:`results_root`)."""
+    parameters, else ``<root>/custom/<profile>-<digest>/<chapter>/``, so that a run with overrides never
+    replaces the published numbers (``<root>`` is :func:`results_root`). The repository's own published
+    folders (``results/paper``, ``results/full``) are written by the pipeline's published run alone (its
+    kernel has ``CONSERVAE_PUBLISH``): any other run of a chapter there — by hand, by papermill — writes to
+    ``<root>/unpublished/<profile>/<chapter>/``."""
     if overrides(chapter, profile, parameters):
         return results_root() / "custom" / f"{profile}-{parameters_digest(parameters or {})}" / chapter
+    if profile in PUBLISHED_PROFILES and not os.environ.get("CONSERVAE_PUBLISH") and _is_repository_results(results_root()):
+        return results_root() / "unpublished" / profile / chapter
     return results_root() / profile / chapter
+
+
+def _is_repository_results(root: Path) -> bool:
+    from .notebook_files import REPO_ROOT
+
+    return root.resolve() == (REPO_ROOT / "results").resolve()
 
 
 def provenance(chapter: str, profile: str, parameters: Mapping[str, Any] | None,
@@ -131,45 +129,36 @@ def _data_of(summary: Mapping[str, Any]) -> str | None:
     return "; ".join(found) or None
 
 
-def save_summary(cfg: Mapping[str, Any] | str, *args: Any, data: str | None = None) -> Path:
+def save_summary(cfg: Mapping[str, Any], summary: Mapping[str, Any], data: str | None = None) -> Path:
     """Save the numbers a chapter reports (read by the scorecard) as ``summary.json``.
 
-    ``save_summary(cfg, summary)``: ``cfg`` is the chapter's :class:`conservae_lib.foundations.parameters.Config`
-    (it carries ``chapter`` and ``profile``); the summary gets a ``provenance`` entry (see
-    :func:`provenance`; ``data`` describes the data set, by default taken from the summary or its
-    claims). A run whose parameters differ from the profile's table is written under
-    ``<root>/custom/<profile>-<digest>/<chapter>/`` instead of the published
-    ``<root>/<profile>/<chapter>/``, and one printed line says where it went.
-
-    The old form ``save_summary(chapter, profile, summary)`` still works: the parameters are then
-    the profile's table with what papermill injected (``-p``) on top, with the same protection.
+    ``cfg`` is the chapter's :class:`conservae_lib.foundations.parameters.Config` (it carries ``chapter``,
+    ``profile`` and the parameters the run used — the only record of them, never rebuilt from what was typed
+    into a notebook); the summary gets a ``provenance`` entry (see :func:`provenance`; ``data`` describes the
+    data set, by default taken from the summary or its claims). Where it goes: :func:`summary_dir` — a run
+    whose parameters differ from the profile's table is written under ``<root>/custom/<profile>-<digest>/``,
+    one that is not the pipeline's published run under ``<root>/unpublished/``, and one printed line says so.
     """
-    if isinstance(cfg, str):
-        if len(args) != 2:
-            raise TypeError("save_summary takes (cfg, summary) or (chapter, profile, summary).")
-        chapter, (profile, summary) = cfg, args
-        parameters = _parameters_from_injection(chapter, profile)
-    else:
-        if len(args) != 1:
-            raise TypeError("save_summary takes (cfg, summary) or (chapter, profile, summary).")
-        (summary,) = args
-        if "chapter" not in cfg or "profile" not in cfg:
-            raise ValueError("save_summary needs the chapter's cfg from profiles.configure (it names the chapter "
-                             "and the profile).")
-        chapter, profile, parameters = cfg["chapter"], cfg["profile"], _chapter_parameters(cfg)
+    if not isinstance(cfg, Mapping) or "chapter" not in cfg or "profile" not in cfg:
+        raise ValueError("save_summary needs the chapter's cfg from PARAMETERS.resolve (it names the chapter and the "
+                         "profile).")
+    chapter, profile, parameters = cfg["chapter"], cfg["profile"], _chapter_parameters(cfg)
     if not isinstance(summary, Mapping):
         raise TypeError(f"a chapter summary must be a dict; got {type(summary).__name__}.")
     out = dict(summary)
     out["provenance"] = provenance(chapter, profile, parameters, data if data is not None else _data_of(summary))
     folder = summary_dir(chapter, profile, parameters)
     path = save_json(folder / "summary.json", out)
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:
+        shown = str(path)
     if out["provenance"]["overrides"]:
-        try:
-            shown = os.path.relpath(path)
-        except ValueError:
-            shown = str(path)
         print(f"parameters differ from profile '{profile}' ({', '.join(out['provenance']['overrides'])}): "
               f"summary written to {shown}, not to the published results/{profile}/.")
+    elif folder.parent.parent.name == "unpublished":
+        print(f"not the pipeline's published run: summary written to {shown}, not to the published results/{profile}/ "
+              f"(python -m conservae_lib run --profile {profile} writes those).")
     return path
 
 

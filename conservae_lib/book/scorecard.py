@@ -317,10 +317,11 @@ def records_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def render_tally(counts: Mapping[str, int]) -> str:
-    """One sentence: how many of the paper's claims have each verdict."""
+    """One sentence: how many of the paper's claims have each verdict (a claim that repeats another's
+    number is counted once, under that claim)."""
     total = sum(counts.values())
     parts = [f"{n} {v}" for v, n in counts.items()]
-    return (f"{total} claims of the paper: " + ", ".join(parts)
+    return (f"{total} claims of the paper, each number counted once: " + ", ".join(parts)
             + " (an uninformative claim is one whose control passes the same test; it never counts as reproduced).")
 
 

@@ -28,12 +28,14 @@ mechanically. A JSON object (keys sorted; numbers are fractions; missing values 
   change that is not the addition of a key);
 * ``paper`` — the paper's reference; ``profile`` — whose results (``paper``: MNIST subset, ``full``:
   full MNIST, ``smoke``);
-* ``verdicts`` — :data:`VERDICTS`, in order; ``tally`` — verdict → number of the paper's claims;
+* ``verdicts`` — :data:`VERDICTS`, in order; ``tally`` — verdict → number of the paper's claims (a claim
+  that repeats another claim's number, ``counted`` false, is counted once, under that claim);
 * ``claims`` — one entry per registered claim, in the ledger's order, for the primary reading:
   every key of a record (:data:`RECORD_KEYS`: ``id``, ``chapter``, ``kind``, ``where``, ``quote``,
   ``statement``, ``paper``, ``statistic``, ``ours``, ``spread``, ``n_seeds``, ``values``,
   ``control``, ``verdict``, ``reason``, ``rule``, ``reading``, ``data``, ``section``) plus
-  ``status`` ("ok", "not run", "not written", "not recorded"), ``provenance`` (``profile``, ``data``,
+  ``status`` ("ok", "not run", "not written", "not recorded"), ``counted`` (whether the tally counts it),
+  ``provenance`` (``profile``, ``data``,
   ``n_seeds``, ``commit``, ``inputs_digest``) and ``other_datasets`` (profile → ``ours``, ``spread``,
   ``n_seeds``, ``verdict`` of the same claim under the other data set, when it has results);
 * ``extras`` — entries of the same shape for other readings (``status`` "reading") and for ids the
@@ -41,19 +43,22 @@ mechanically. A JSON object (keys sorted; numbers are fractions; missing values 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .ledger_claims import CLAIMS, TABLE1_COLUMNS, TABLE2_BETAS, Claim
-from .ledger_rules import (NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, UNINFORMATIVE, VERDICTS, Count, Exact, Rule,
-    as_list, cap_single_seed, is_finite_number, mean_sd)
+from .ledger_rules import (NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, UNINFORMATIVE, VERDICTS, AtLeast, AtMost, Count,
+    Exact, Rule, as_list, cap_single_seed, interval, is_finite_number, mean_sd)
 
 __all__ = [
     "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNINFORMATIVE", "NOT_TESTED", "Claim", "CLAIMS",
     "judge", "claim", "ids", "UnknownClaimError", "ids_of_chapter", "RECORD_KEYS", "SCORECARD_FORMAT",
-    "TABLE1_COLUMNS", "TABLE2_BETAS",
+    "TABLE1_COLUMNS", "TABLE2_BETAS", "SUPPORT", "least_favourable",
 ]
 
 _RANK = {REPRODUCED: 2, PARTLY: 1, NOT_REPRODUCED: 0}
+
+#: The verdicts by how much they support a claim, least first (how co-primary readings combine).
+SUPPORT: tuple[str, ...] = (NOT_REPRODUCED, NOT_TESTED, UNINFORMATIVE, PARTLY, REPRODUCED)
 
 #: The keys of every record that :func:`judge` returns, in this order.
 RECORD_KEYS: tuple[str, ...] = (
@@ -128,6 +133,37 @@ def _ours(rule: Rule, per_seed: list[float]) -> tuple[float, float | None]:
     return mean_sd(per_seed)
 
 
+def _points_against(rule: Rule, per_seed: list[float], control: float) -> bool:
+    """A control that does *better* than the claim on a threshold statistic (:class:`AtLeast` /
+    :class:`AtMost`): its value lies beyond the whole interval mean ± 2·sd/√n of ours in the direction the
+    claim says ours should go (e.g. more pre-activations in the band *without* the constraint than with
+    it). Such a measurement contradicts the claim; it is not merely unable to tell the hypotheses apart."""
+    if not isinstance(rule, (AtLeast, AtMost)):
+        return False
+    lo, hi = interval(per_seed)
+    return control > hi if isinstance(rule, AtLeast) else control < lo
+
+
+def least_favourable(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The primary record of a claim judged under several co-primary readings (readings a blind rule could
+    not separate, ``reading name → record``): the record of the reading with the least support for the
+    claim — not reproduced, then not tested, uninformative, partly, reproduced (:data:`SUPPORT`) — as the
+    primary reading (``reading`` None), its reason prefixed by every reading's verdict. A claim thus counts
+    as reproduced only when every co-primary reading reproduces it."""
+    if not records:
+        raise ValueError("least_favourable needs at least one record.")
+    ids_ = {r["id"] for r in records.values()}
+    if len(ids_) != 1:
+        raise ValueError(f"least_favourable combines the records of one claim; got {sorted(ids_)}.")
+    name = min(records, key=lambda k: SUPPORT.index(records[k]["verdict"]))
+    out = dict(records[name])
+    every = "; ".join(f"{k} → {r['verdict']}" for k, r in records.items())
+    out["reason"] = (f"co-primary readings ({every}); shown: the least favourable, {name}: " + str(out["reason"])
+                     if len(records) > 1 else out["reason"])
+    out["reading"] = None
+    return out
+
+
 def judge(
     id: str,
     values: Any = None,
@@ -185,7 +221,11 @@ def judge(
             rec["control"] = _round(cval)
             cverdict, _ = rule.decide(control, c.paper, trained=False, axis=axis)
             reason += f"; control {rule.show(cval)} → {cverdict}"
-            if verdict in (REPRODUCED, PARTLY) and _RANK.get(cverdict, 0) >= _RANK[verdict]:
+            if _points_against(rule, per_seed, cval):
+                verdict = NOT_REPRODUCED
+                reason += (": the control lies beyond our whole interval in the claim's direction, so the measurement "
+                           "points against the claim")
+            elif verdict in (REPRODUCED, PARTLY) and _RANK.get(cverdict, 0) >= _RANK[verdict]:
                 verdict = UNINFORMATIVE
                 reason += ": the control passes the same test, so the test cannot tell the hypotheses apart"
     if detail:

@@ -62,6 +62,12 @@ class Claim:
     trained: bool = True
     unit: str = ""  # how the scorecard shows paper and ours: "%" (×100) or "" (as they are)
     note: str = ""
+    same_as: str = ""  # the id of a claim whose number this one repeats: shown, but counted once, there
+
+    @property
+    def counted(self) -> bool:
+        """Whether the scorecard's tally counts this claim (a claim that repeats another's number does not)."""
+        return not self.same_as
 
     @property
     def qualitative(self) -> bool:
@@ -137,6 +143,10 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
     claims = {c.id: c for c in out}
     if len(claims) != len(out):
         raise ClaimsFileError(f"{Path(path).name}: two claims share an id.")
+    for c in claims.values():
+        if c.same_as and (c.same_as not in claims or not claims[c.same_as].counted):
+            raise ClaimsFileError(f"{Path(path).name}, claim {c.id!r}: same_as names {c.same_as!r}, which is not a "
+                                  "registered claim counted in the tally.")
     return claims
 
 

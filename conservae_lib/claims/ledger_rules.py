@@ -12,7 +12,9 @@ Verdicts (:data:`VERDICTS`)
     The rule's looser test holds, or the strict test holds for the mean but the uncertainty (one
     seed of a trained result, or a wide spread) does not let it pass for sure.
 ``not reproduced``
-    Neither test holds.
+    Neither test holds; or a control does *better* than the claim on a threshold statistic (its value
+    lies beyond our whole interval in the direction the claim says ours should go), so the measurement
+    points against the claim.
 ``uninformative``
     A control — the same statistic for something that must *not* pass (an untrained model, a
     trivial energy, a random field) — gets the same verdict as the claim or a better one: the test
@@ -61,7 +63,7 @@ from typing import Any, Sequence
 __all__ = [
     "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNINFORMATIVE", "NOT_TESTED",
     "Rule", "Close", "AtLeast", "AtMost", "Count", "Trend", "Exact", "spearman",
-    "is_finite_number", "mean_sd", "as_list", "cap_single_seed",
+    "is_finite_number", "mean_sd", "interval", "as_list", "cap_single_seed",
 ]
 
 REPRODUCED = "reproduced"
@@ -89,7 +91,7 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float | None]:
     return m, math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
 
 
-def _interval(values: Sequence[float]) -> tuple[float, float]:
+def interval(values: Sequence[float]) -> tuple[float, float]:
     """``mean ± 2·sd/√n`` (a point for one value)."""
     m, s = mean_sd(values)
     h = 0.0 if s is None else 2 * s / math.sqrt(len(values))
@@ -168,7 +170,7 @@ def as_list(values: Any) -> list[Any]:
 
 def _summarise(vs: list[float]) -> tuple[list[float], float, float, float]:
     """The per-seed values, their mean and the interval mean ± 2·sd/√n."""
-    lo, hi = _interval(vs)
+    lo, hi = interval(vs)
     return vs, mean_sd(vs)[0], lo, hi
 
 

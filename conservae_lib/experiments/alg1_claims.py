@@ -19,7 +19,7 @@ from .corruption import READINGS
 from .field_fit import FIT_MARGIN
 from .table2 import CVF_ROWS, seed_values
 
-__all__ = ["paper_fraction", "table2_cell", "trend_values", "below_one_values", "fig5_values", "alg1_values",
+__all__ = ["paper_fraction", "unusable", "DIVERGED_ERROR", "table2_cell", "trend_values", "below_one_values", "fig5_values", "alg1_values",
            "claim_inputs", "reading_gaps"]
 
 
@@ -42,6 +42,29 @@ def _not_fitted(runs: Sequence[Mapping[str, Any]], row: str, betas: Sequence[flo
         return None
     return "the learner did not fit (held-out relative error above the tied floor + margin: " + "; ".join(bad[:3]) + \
         (f"; {len(bad) - 3} more" if len(bad) > 3 else "") + ")"
+
+
+#: A learner whose relative error on the field exceeds this (or is not finite) diverged: its numbers are not results.
+DIVERGED_ERROR = 1e3
+
+
+def unusable(runs: Sequence[Mapping[str, Any]], row: str, learner: str = "tied") -> str | None:
+    """Why the ``learner`` learners of ``row`` cannot carry a claim about how they learn, or None: one of them
+    diverged (a final loss or relative error that is not finite, or an error above :data:`DIVERGED_ERROR` × the
+    field's size), or none of them, at any β and seed, fits the field (:func:`_not_fitted`'s rule) — a learner
+    too small or too badly trained to represent any target says nothing about the targets."""
+    betas = [e["beta"] for e in runs[0]["cvf"][row]["rows"]]
+    loss = seed_values(runs, row, f"learners/{learner}/final_loss")
+    err = seed_values(runs, row, f"learners/{learner}/rel_error_uniform")
+    for b in betas:
+        for i, run in enumerate(runs):
+            if not (np.isfinite(loss[b][i]) and np.isfinite(err[b][i]) and err[b][i] <= DIVERGED_ERROR):
+                return (f"the {learner} learner diverged (β = {b:.1f}, seed {run['seed']}: final loss {loss[b][i]:.3g}, "
+                        f"relative error {err[b][i]:.3g})")
+    fits = seed_values(runs, row, f"learners/{learner}/fits")
+    if not any(bool(f) for b in betas for f in fits[b]):
+        return f"no {learner} learner fits its field at any β or seed: it cannot represent the targets"
+    return None
 
 
 def _beta(runs: Sequence[Mapping[str, Any]], row: str, beta: float) -> float:
@@ -94,16 +117,22 @@ def below_one_values(runs: Sequence[Mapping[str, Any]], corruption: str = "salt_
 
 
 def fig5_values(runs: Sequence[Mapping[str, Any]], row: str = "tied", learner: str = "tied") -> dict[str, Any]:
-    """For ``fig5``: one curve per seed of a learner's final training loss over β, and the axis."""
+    """For ``fig5``: one curve per seed of a learner's final training loss over β, and the axis; ``not_tested``
+    when the learners are :func:`unusable`."""
     betas = [e["beta"] for e in runs[0]["cvf"][row]["rows"]]
-    return {"values": _curves(runs, row, f"learners/{learner}/final_loss", betas), "axis": betas}
+    bad = unusable(runs, row, learner)
+    return {"not_tested": bad} if bad else {"values": _curves(runs, row, f"learners/{learner}/final_loss", betas),
+                                            "axis": betas}
 
 
 def alg1_values(runs: Sequence[Mapping[str, Any]], row: str = "tied") -> dict[str, Any]:
     """For ``alg1``: per seed, the tied learner's distance to the target's symmetric part
-    (:func:`conservae_lib.experiments.field_fit.symmetric_part_distance`) averaged over β."""
+    (:func:`conservae_lib.experiments.field_fit.symmetric_part_distance`) averaged over β; ``not_tested`` when
+    the tied learners are :func:`unusable`."""
     betas = [e["beta"] for e in runs[0]["cvf"][row]["rows"]]
-    return {"values": [float(np.mean(c)) for c in _curves(runs, row, "learners/tied/symmetric_part_distance", betas)]}
+    bad = unusable(runs, row, "tied")
+    return {"not_tested": bad} if bad else {
+        "values": [float(np.mean(c)) for c in _curves(runs, row, "learners/tied/symmetric_part_distance", betas)]}
 
 
 def claim_inputs(runs: Sequence[Mapping[str, Any]], table_section: str = "sec-alg1-table2",

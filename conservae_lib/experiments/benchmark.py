@@ -285,6 +285,13 @@ def _memory(c: dict[str, Any]) -> tuple[float, str]:
             "chunk_size D × D Jacobians, the D × H weights and n_points inputs in float32")
 
 
+def _deep_sizes_problem(sizes: list[int]) -> str | None:
+    """What a deep model's sizes must be: at least three, [D, …, D] (at least two weight matrices, D back to D)."""
+    if len(sizes) < 3 or sizes[0] != sizes[-1]:
+        return "a list of at least three sizes [D, …, D] whose first and last are equal (a deep auto-encoder)"
+    return None
+
+
 PARAMETERS = Chapter("performance", (
     *seed_and_device("seed of the weights and the points"),
     Param("D", 784, "input dimension of the one-layer benchmark (784, as MNIST)", smoke=40, **COUNT),
@@ -293,7 +300,7 @@ PARAMETERS = Chapter("performance", (
     Param("chunk_size", 50, "points per chunk for the paths that form D × D Jacobians", smoke=10, **COUNT),
     Param("repeat", 5, "repetitions of the fast path (median reported)", smoke=2, **COUNT),
     Param("deep_sizes", [784, 500, 250, 500, 784], "layer sizes of the deep model [D, …, D]",
-          smoke=[30, 20, 10, 20, 30], many=True, **COUNT),
+          smoke=[30, 20, 10, 20, 30], many=True, check=_deep_sizes_problem, **COUNT),
     Param("deep_points", 50, "points for the deep-model comparison", smoke=10, **COUNT),
     Param("n_probes", 32, "random probes of the Hutchinson estimate", smoke=8, **COUNT),
     Param("batch_size", 200, "training: mini-batch size", smoke=10, **COUNT),

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from ..core.fields import curl_2d, grid_2d, jacobian
 from ..core.models import AutoEncoder
 from ..core.activations import ACTIVATIONS
-from ..foundations.parameters import COUNT, EPOCHS, NOISE, POSITIVE, RATE, SEED, Chapter, Param, seed_and_device
+from ..foundations.parameters import COUNT, EPOCHS, NOISE, POSITIVE, RATE, SEEDS, Chapter, Param, seed_and_device
 from ..data.toy_data import DATASETS, distance_to_curve, make_dataset
 from ..training.collapse import all_finite
 from ..training.trainer import DivergenceError, fit
@@ -270,7 +270,7 @@ PARAMETERS = Chapter("curl_2d", (
     Param("n_samples", 500, "points per data set", smoke=200, **COUNT),
     Param("data_noise", 0.03, "standard deviation of the Gaussian noise added to the curve", **NOISE),
     Param("seeds", [0, 1, 2], "seeds of the auto-encoders (initialisation, corruption, batches)", smoke=[0],
-          full=[0, 1, 2, 3, 4], many=True, **SEED),
+          full=[0, 1, 2, 3, 4], **SEEDS),
     Param("hidden", 100, "hidden units", **COUNT),
     Param("activation", "relu", "activation of the auto-encoders", kind=str, choices=tuple(ACTIVATIONS)),
     Param("dae_noise", 0.1, "standard deviation of the corruption of the denoising extra", **NOISE),
@@ -278,7 +278,8 @@ PARAMETERS = Chapter("curl_2d", (
     Param("batch_size", 50, "mini-batch size", **COUNT),
     Param("lr", 0.003, "Adam learning rate", **RATE),
     Param("record_every", 10, "epochs between two curl measurements", full=20, **COUNT),
-    Param("grid_n", 41, "grid points per side for the curl measurement", smoke=25, full=61, **COUNT),
+    Param("grid_n", 41, "grid points per side for the curl measurement", smoke=25, full=61, kind=int, low=5,
+          why="measured with 3 per side: no grid point lies near the data curves"),
     Param("half_width", 1.2, "the grid covers [-half_width, half_width]^2", **POSITIVE),
     Param("near_radius", 0.1, "\"near the data\": within this distance of the noise-free curve", **POSITIVE),
 ), memory=lambda c: (4.0 * 2 * c["grid_n"] ** 2, "grid_n² grid points × 2 coordinates in float32"))

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from .hodge import (FIELDS, Pair, Reference, error_row, helmholtz_hodge, model_curl_on_grid, model_on_grid,
     relative_error, sample_grid, score_model)
 from ..core.models import AutoEncoder
-from ..foundations.parameters import COUNT, EPOCHS, ITERATIONS, SEED, WEIGHT, Chapter, Param, seed_and_device
+from ..foundations.parameters import COUNT, EPOCHS, ITERATIONS, SEEDS, WEIGHT, Chapter, Param, seed_and_device
 from ..training.trainer import fit
 
 Tensor = torch.Tensor
@@ -387,7 +387,7 @@ PARAMETERS = Chapter("hodge_2d", (
     Param("hidden", 1000, "hidden ReLU units of the main tied and untied models (paper: 1000)", smoke=30, **COUNT),
     Param("iterations", 500, "L-BFGS iterations of the main models (paper: \"500 epochs\" of BFGS)", smoke=40,
           **ITERATIONS),
-    Param("seeds", [0, 1, 2], "seeds of the main models", smoke=[0], full=[0, 1, 2, 3, 4], many=True, **SEED),
+    Param("seeds", [0, 1, 2], "seeds of the main models", smoke=[0], full=[0, 1, 2, 3, 4], **SEEDS),
     Param("n_train_ablation", 30, "training grid of the ablations (extras)", smoke=10, full=100, **_SIDE),
     Param("hidden_ablation", 200, "hidden units of the ablation models", smoke=20, full=1000, **COUNT),
     Param("epochs_ablation", 8, "L-BFGS calls of the ablation models (each up to 20 iterations)", smoke=3, full=50,

@@ -31,7 +31,7 @@ from ..data.densities import GaussianMixture
 from ..core.fields import jacobian, symmetricity
 from ..core.models import AutoEncoder
 from ..core.activations import ACTIVATIONS
-from ..foundations.parameters import COUNT, EPOCHS, NOISE, POSITIVE, SEED, STRENGTH, Chapter, Param, seed_and_device
+from ..foundations.parameters import COUNT, EPOCHS, NOISE, POSITIVE, SEEDS, STRENGTH, Chapter, Param, seed_and_device
 
 Tensor = torch.Tensor
 
@@ -241,11 +241,12 @@ PARAMETERS = Chapter("local_conservativeness", (
     *seed_and_device("seed of the data and the fixed-point starts"),
     Param("radius", 1.0, "radius ρ of the circle the data lie on", **POSITIVE),
     Param("noise", 0.3, "standard deviation σ of the Gaussian noise around it", **NOISE),
-    Param("hidden", 32, "hidden units of the auto-encoders", smoke=16, **COUNT),
+    Param("hidden", 32, "hidden units of the auto-encoders", smoke=16, kind=int, low=2,
+          why="one unit gives a rank-one Jacobian, whose eigenvalues are real whatever the training"),
     Param("activation", "sigmoid", "their activation (the paper's: sigmoid)", kind=str, choices=tuple(ACTIVATIONS)),
     Param("strengths", [0.1, 0.03, 0.01, 0.003], "contraction weights ε of eq. (10), the sweep towards 0",
           smoke=[0.1, 0.01], full=[0.3, 0.1, 0.03, 0.01, 0.003, 0.001], many=True, **STRENGTH),
-    Param("seeds", [0, 1, 2], "initialisation seeds per strength", smoke=[0], full=[0, 1, 2, 3, 4], many=True, **SEED),
+    Param("seeds", [0, 1, 2], "initialisation seeds per strength", smoke=[0], full=[0, 1, 2, 3, 4], **SEEDS),
     Param("baseline", True, "also train without contraction, as a baseline", kind=bool),
     Param("n_train", 500, "training sample size", smoke=100, full=2000, **COUNT),
     Param("n_eval", 400, "evaluation sample (\"at the data\")", smoke=100, full=1000, **COUNT),

@@ -31,9 +31,11 @@ PARAMETERS = Chapter("conservative_autoencoders", (
     Param("D", 784, "input dimension of the high-dimensional checks (784, as MNIST)", smoke=30, kind=int, low=2,
           why="a 1 × 1 Jacobian is symmetric whatever the model"),
     Param("H", 500, "hidden units (500, as in the paper's experiments)", smoke=20, **COUNT),
-    Param("n_points", 256, "points at which Jacobians are measured", smoke=32, **COUNT),
+    Param("n_points", 256, "points at which Jacobians are measured", smoke=32, kind=int, low=4,
+          why="measured with 2 points: a non-conservative control looked path-independent"),
     Param("n_loops", 64, "closed loops for the circulation test", smoke=8, **COUNT),
-    Param("D_2d", 2, "input dimension of the pictures", **COUNT),
+    Param("D_2d", 2, "input dimension of the pictures", kind=int, low=2, high=2,
+          why="the pictures draw fields of the plane"),
     Param("H_2d", 16, "hidden units of the pictures' models", **COUNT),
 ), memory=_memory)
 

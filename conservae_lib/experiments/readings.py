@@ -6,8 +6,9 @@
   λα·(number of active units), its gradient radial in each w_k, so the renormalisation removes it
   (:func:`rifai_relu_wl_check` measures this);
 * the optimiser — Adam, SGD with momentum 0.9, plain SGD: :func:`curve_shape` and
-  :func:`reading_summary` compare each with the paper's Figure 2 and Table 1, :func:`better_supported`
-  picks the primary one.
+  :func:`reading_summary` describe each reading's curves; :func:`primary_readings` picks the primary
+  one(s) by the shape of the curves alone (co-primary when it cannot separate them), :func:`lead_reading`
+  the one that trains the single-reading extras; no choice reads the paper's numbers.
 
 Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
 """
@@ -26,7 +27,7 @@ from ..core.models import AutoEncoder
 Tensor = torch.Tensor
 
 __all__ = ["epsilon_jobs", "choose_epsilon", "rifai_relu_wl_check", "curve_shape", "reading_summary",
-           "better_supported"]
+           "primary_readings", "lead_reading", "reconstruction_ratios", "PLATEAU"]
 
 # ----------------------------------------------------------------------------- ε by a stated rule
 def epsilon_jobs(settings: Settings, grid: Sequence[float], epochs: int, seed: int) -> list[tuple[RunSpec, Settings, int]]:
@@ -115,6 +116,10 @@ def rifai_relu_wl_check(model: AutoEncoder, x: Tensor, lam: float, alpha: float,
 
 
 # ----------------------------------------------------------------------------- readings: optimisers
+#: The shape of Figure 2's curves (:func:`curve_shape`).
+PLATEAU = "rises and plateaus"
+
+
 def curve_shape(run: RunResult, key: str = "jac_sym", tol: float = 0.01) -> dict[str, Any]:
     """The shape of a run's curve: initial, peak (and its epoch), final value; ``rise`` = final −
     initial, ``drop`` = peak − final, ``late_gain`` = gain over the last tenth of training; and
@@ -129,7 +134,7 @@ def curve_shape(run: RunResult, key: str = "jac_sym", tol: float = 0.01) -> dict
     out = {"initial": float(v[0]), "peak": float(v[i]), "peak_epoch": int(ep[i]), "final": float(v[-1]),
            "rise": float(v[-1] - v[0]), "drop": float(v[i] - v[-1]), "late_gain": float(v[-1] - v[ep <= late][-1])}
     out["shape"] = ("flat" if out["rise"] <= 0.05 else "peaks then falls" if out["drop"] > tol
-                    else "still rising" if out["late_gain"] > tol else "rises and plateaus")
+                    else "still rising" if out["late_gain"] > tol else PLATEAU)
     return out
 
 
@@ -143,11 +148,46 @@ def reading_summary(runs: Sequence[RunResult]) -> dict[str, Any]:
     gaps = [abs(c["sym"] - ref[k]) for k, c in cells.items() if math.isfinite(c["sym"])]
     shapes = [c["shape"] for c in cells.values()]
     return {"cells": cells, "mean_abs_gap": float(np.mean(gaps)) if gaps else float("nan"),
-            "n_plateau": shapes.count("rises and plateaus"), "n_falls": shapes.count("peaks then falls"),
+            "n_plateau": shapes.count(PLATEAU), "n_falls": shapes.count("peaks then falls"),
             "n_rising": shapes.count("still rising"), "n": len(cells)}
 
 
-def better_supported(summaries: Mapping[str, dict[str, Any]]) -> str:
-    """The reading whose curves most often rise and plateau as Figure 2's, ties broken by the
-    smaller mean gap to Table 1."""
-    return min(summaries, key=lambda k: (-summaries[k]["n_plateau"], summaries[k]["mean_abs_gap"]))
+def primary_readings(summaries: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The primary reading(s), by a rule that reads no number of the paper: the readings whose curves most
+    often rise and plateau (``n_plateau`` of :func:`reading_summary`, the shape Figure 2 shows). When several
+    share the largest count the rule cannot separate them, and all of them are co-primary (in the order of
+    ``summaries``): each is trained with every seed and judged, and a claim's primary verdict is the least
+    favourable of theirs (:func:`conservae_lib.claims.ledger.least_favourable`)."""
+    if not summaries:
+        raise ValueError("primary_readings needs at least one reading.")
+    best = max(sm["n_plateau"] for sm in summaries.values())
+    return [k for k, sm in summaries.items() if sm["n_plateau"] == best]
+
+
+def lead_reading(seed0: Mapping[str, Sequence[RunResult]], candidates: Sequence[str]) -> str:
+    """Among co-primary ``candidates``, the one that trains the single-reading extras (Rifai's penalty, the
+    sensitivity runs, the data-set check, Figure 1): the optimiser whose first-seed models reconstruct the
+    held-out images best — the lowest mean final held-out reconstruction error over the cells that are not
+    degenerate (the objective every reading minimises; no number of the paper). Ties: the first candidate."""
+    def mean_error(name: str) -> float:
+        errs = [r.final("rec_err") for r in seed0[name] if not r.degenerate]
+        return float(np.mean(errs)) if errs else math.inf
+
+    return min(candidates, key=lambda k: (mean_error(k), list(candidates).index(k)))
+
+
+def reconstruction_ratios(runs: Sequence[RunResult], eps_epochs: int) -> dict[str, dict[str, float]]:
+    """Per CAE cell of one reading's first-seed ``runs``: the CAE/AE ratio of held-out reconstruction
+    errors at ``eps_epochs`` (where the ε rule bounds it) and after the last epoch (where Table 1 is
+    measured), so the rule can be checked at the length that produces Table 1."""
+    by = {(r.spec.key, r.seed): r for r in runs}
+    out = {}
+    for r in runs:
+        ae = by.get((r.spec.key.replace("CAE", "AE"), r.seed))
+        if r.spec.model != "CAE" or ae is None:
+            continue
+        at = [x.at_epoch("rec_err", eps_epochs) for x in (r, ae)]
+        out[r.spec.key] = {"eps": r.settings.cae_weight, "seed": r.seed,
+                           "at_rule": at[0] / at[1] if None not in at else math.nan,
+                           "final": r.final("rec_err") / ae.final("rec_err")}
+    return out

@@ -351,7 +351,8 @@ def claim_inputs(family_rows: Sequence[Mapping[str, Any]], rec_rows: Sequence[Ma
 # ------------------------------------------------------------------------- chapter 02's parameters
 PARAMETERS = Chapter("sufficient_condition", (
     *seed_and_device("seed of the constructed models, the points and the loops"),
-    Param("D", 5, "input dimension of the constructed models", **COUNT),
+    Param("D", 5, "input dimension of the constructed models", kind=int, low=3,
+          why="measured at D = 2: the decoder space's dimension formula and the recovery of C and E break down"),
     Param("H", 8, "hidden units of the constructed models", **COUNT),
     Param("n_points", 128, "points at which each model is checked", smoke=32, **COUNT),
     Param("n_loops", 32, "closed loops for the circulation test", smoke=8, **COUNT),

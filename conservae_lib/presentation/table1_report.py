@@ -19,7 +19,8 @@ from ..experiments.empirical import GRID, RunResult, Settings, paper_table1
 from ..experiments.readings import curve_shape
 from ..experiments.table1_jobs import OPTIMIZER_LABELS, seeds_from
 
-__all__ = ["pct", "table1_frame", "epsilon_frame", "readings_frame", "optimizer_labels", "data_text", "settings_frame",
+__all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "primary_text", "reading_verdicts_frame",
+           "readings_frame", "optimizer_labels", "data_text", "settings_frame",
            "epsilon_text", "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
            "rifai_check_frame", "data_check_frame", "data_check_gaps", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
            "hidden_frame", "baseline_rows", "sensitivity_frame", "differences_text", "claims_frame"]
@@ -29,16 +30,31 @@ def pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}"
 
 
-def epsilon_frame(rows: Sequence[dict[str, Any]]):
-    """The ε runs: per CAE cell and ε, reconstruction error against the AE's and sym(∂r/∂x) (percent)."""
-    return pd.DataFrame([{"cell": r["config"], "ε": f"{r['eps']:g}", "rec. error / AE's": f"{r['ratio']:.3f}",
+def epsilon_frame(rows: Sequence[dict[str, Any]], labels: Mapping[str, str]):
+    """The ε runs: per optimiser, CAE cell and ε, reconstruction error against the AE's and sym(∂r/∂x) (percent)."""
+    return pd.DataFrame([{"optimiser": labels.get(r["optimizer"], r["optimizer"]), "cell": r["config"],
+                          "ε": f"{r['eps']:g}", "rec. error / AE's": f"{r['ratio']:.3f}",
                           "within the bound": "yes" if r["within"] else "no", "sym(∂r/∂x) %": pct(r["sym"]),
-                          "chosen": "←" if r["chosen"] else ""} for r in rows]).set_index(["cell", "ε"])
+                          "chosen": "←" if r["chosen"] else ""} for r in rows]).set_index(["optimiser", "cell", "ε"])
+
+
+def reconstruction_frame(ratios: Mapping[str, Mapping[str, Mapping[str, float]]], labels: Mapping[str, str],
+                         tolerance: float, eps_epochs: int, epochs: int) -> pd.DataFrame:
+    """The ε rule checked at the length that produces Table 1: per optimiser and CAE cell (first seed), the
+    chosen ε and the CAE/AE ratio of held-out reconstruction errors where the rule bounds it and at the end
+    (:func:`conservae_lib.experiments.readings.reconstruction_ratios`)."""
+    bound = 1 + tolerance
+    return report.frame([{"optimiser": labels.get(o, o), "cell": k, "ε": f"{v['eps']:g}",
+                          f"CAE/AE rec. error, epoch {eps_epochs}": report.fmt(v["at_rule"], 3),
+                          f"CAE/AE rec. error, epoch {epochs}": report.fmt(v["final"], 3),
+                          f"within {bound:g} at the end": "yes" if v["final"] <= bound else "no"}
+                         for o, cells in ratios.items() for k, v in cells.items()]).set_index(["optimiser", "cell"])
 
 
 def readings_frame(summaries: Mapping[str, dict[str, Any]], labels: Mapping[str, str] | None = None):
     """One column per reading: each Table 1 cell's final sym(∂r/∂x) (percent, one seed) and its
-    curve's shape, beside the paper's value; last rows: mean |gap| and curves that plateau."""
+    curve's shape, beside the paper's value; last rows: mean |gap| (shown, never used to choose) and curves
+    that plateau (the rule's count)."""
     ref = paper_table1()
     labels = labels or {}
     rows = []
@@ -105,38 +121,63 @@ def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Any) -> p
         {"setting": "hidden units H", "value": str(settings.H)},
         {"setting": "epochs", "value": str(settings.epochs)},
         {"setting": "optimiser readings (learning rate)", "value": "; ".join(labels.values())},
-        {"setting": "reference optimiser of the ε rule", "value": labels[settings.optimizer]},
+        {"setting": "ε of eq. (10)", "value": "per optimiser and CAE cell, by the rule below"},
         {"setting": "batch size", "value": str(settings.batch_size)},
         {"setting": "CAE penalty (primary)", "value": "ε‖∂r/∂x‖²_F, eq. (10); ε by the rule below"},
         {"setting": "CAE penalty (second reading, one seed)", "value": f"λ‖∂h/∂x‖²_F, λ = {report.fmt(cfg.rifai_weight, 3)}"},
         {"setting": "weight length α", "value": report.fmt(settings.alpha, 3)},
-        {"setting": "seeds (primary reading; the others use the first)", "value": ", ".join(map(str, seeds_from(cfg)))},
+        {"setting": "seeds (each primary reading; the others use the first)", "value": ", ".join(map(str, seeds_from(cfg)))},
         {"setting": "input scaling", "value": "pixels / 255 ∈ [0, 1]"},
     ], index="setting")
 
 
 # ----------------------------------------------------------------------------- ε of eq. (10), the readings
-def epsilon_text(cfg: Any, eps: Mapping[str, float]) -> str:
-    """The ε rule's grid and bound, and the ε it chose per CAE cell."""
-    return (f"ε grid {cfg.eps_grid}; bound: reconstruction error ≤ {1 + cfg.eps_tolerance:g} × the AE's after "
-            f"{cfg.eps_epochs} epoch(s), seed {cfg.seed}\n"
-            + "chosen ε: " + ", ".join(f"{k} {v:g}" for k, v in eps.items()))
+def epsilon_text(cfg: Any, eps: Mapping[str, Mapping[str, float]], labels: Mapping[str, str]) -> str:
+    """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell."""
+    return (f"ε grid {cfg.eps_grid}; bound: reconstruction error ≤ {1 + cfg.eps_tolerance:g} × the AE's of the same "
+            f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n"
+            + "\n".join(f"chosen ε, {labels.get(o, o)}: " + ", ".join(f"{k} {v:g}" for k, v in e.items())
+                        for o, e in eps.items()))
 
 
-def epsilon_span_text(rows: Sequence[dict[str, Any]], eps: Mapping[str, float], epochs: int) -> str:
-    """How far each CAE cell's sym(∂r/∂x) moves over the ε grid (its sensitivity to ε)."""
-    span = {k: (min(r["sym"] for r in rows if r["config"] == k), max(r["sym"] for r in rows if r["config"] == k))
-            for k in eps}
-    return (f"over the ε grid, sym(∂r/∂x) after {epochs} epoch(s) spans: "
-            + "; ".join(f"{k} {100 * lo:.1f}–{100 * hi:.1f} %" for k, (lo, hi) in span.items()))
+def epsilon_span_text(rows: Sequence[dict[str, Any]], labels: Mapping[str, str], epochs: int) -> str:
+    """How far each CAE cell's sym(∂r/∂x) moves over the ε grid (its sensitivity to ε), per optimiser."""
+    lines = [f"over the ε grid, sym(∂r/∂x) after {epochs} epoch(s) spans:"]
+    for o in dict.fromkeys(r["optimizer"] for r in rows):
+        mine = [r for r in rows if r["optimizer"] == o]
+        span = {k: (min(r["sym"] for r in mine if r["config"] == k), max(r["sym"] for r in mine if r["config"] == k))
+                for k in dict.fromkeys(r["config"] for r in mine)}
+        lines.append(f"  {labels.get(o, o)}: " + "; ".join(f"{k} {100 * lo:.1f}–{100 * hi:.1f} %"
+                                                            for k, (lo, hi) in span.items()))
+    return "\n".join(lines)
 
 
-def runs_text(runs: Sequence[RunResult], readings: Mapping[str, Sequence[RunResult]], every: Sequence[RunResult],
-              n_seeds: int, epochs: int) -> str:
+def primary_text(summaries: Mapping[str, dict[str, Any]], coprimary: Sequence[str], lead: str,
+                 seed0: Mapping[str, Sequence[RunResult]], labels: Mapping[str, str]) -> str:
+    """What decided the primary reading(s): each reading's count of curves that rise and plateau, the
+    co-primary readings the count cannot separate, and the lead among them by held-out reconstruction error."""
+    counts = "; ".join(f"{labels.get(o, o)} {sm['n_plateau']} of {sm['n']}" for o, sm in summaries.items())
+    names = ", ".join(labels.get(o, o) for o in coprimary)
+    lines = [f"curves that rise and plateau (first seed): {counts}",
+             (f"primary reading: {names}" if len(coprimary) == 1 else
+              f"co-primary readings (the count cannot separate them): {names}; each gets every seed, and a claim's "
+              "primary verdict is the least favourable of theirs")]
+    if len(coprimary) > 1:
+        errs = {o: [r.final("rec_err") for r in seed0[o] if not r.degenerate] for o in coprimary}
+        errs = {o: float(np.mean(e)) if e else math.nan for o, e in errs.items()}
+        lines.append("lead for the one-reading extras (lowest mean held-out reconstruction error, first seed): "
+                     f"{labels.get(lead, lead)} (" + ", ".join(f"{labels.get(o, o)} {report.fmt(e, 4)}"
+                                                               for o, e in errs.items()) + ")")
+    return "\n".join(lines)
+
+
+def runs_text(runs: Mapping[str, Sequence[RunResult]], readings: Mapping[str, Sequence[RunResult]],
+              every: Sequence[RunResult], n_seeds: int, epochs: int) -> str:
     """How many runs each reading has, and which are degenerate (with the first reason)."""
     degenerate = [r for r in every if r.degenerate]
-    lines = [f"{len(runs)} runs of the primary reading: {len(GRID)} configurations × {n_seeds} seed(s), "
-             f"{epochs} epochs each; {sum(map(len, readings.values()))} one-seed runs of the other readings",
+    lines = [f"{sum(map(len, runs.values()))} runs of the {len(runs)} primary reading(s): {len(GRID)} configurations × "
+             f"{n_seeds} seed(s) each, {epochs} epochs; {sum(map(len, readings.values()))} one-seed runs of the other "
+             "readings",
              f"degenerate runs: {len(degenerate)} of {len(every)}"
              + (": " + ", ".join(r.name for r in degenerate) if degenerate else "")]
     if degenerate:
@@ -145,20 +186,22 @@ def runs_text(runs: Sequence[RunResult], readings: Mapping[str, Sequence[RunResu
 
 
 # ----------------------------------------------------------------------------- Table 1
-def table1_caption(n_seeds: int, optimizer_label: str, description: str) -> str:
+def table1_caption(n_seeds: int, optimizer_labels: Sequence[str], description: str) -> str:
     """The caption printed above Table 1."""
-    return (f"Table 1 — sym(∂r/∂x) in %, mean ± sd over {n_seeds} seed(s), {optimizer_label}, "
-            f"CAE with eq. (10); paper in parentheses\ndata: {description}")
+    return (f"Table 1 — sym(∂r/∂x) in %, mean ± sd over {n_seeds} seed(s), one column per primary reading "
+            f"({'; '.join(optimizer_labels)}), CAE with eq. (10), beside the paper's value\ndata: {description}")
 
 
-def full_mnist_frame(stats: dict[str, dict[str, Any]], mnist: MNIST, full: Mapping[str, Any] | None,
-                     profile: str = "paper") -> pd.DataFrame | None:
-    """Table 1 beside the same table on full MNIST (the ``full`` profile's summary), when it exists;
-    prints what it shows, or why there is nothing beside it (:func:`report.no_full_results`)."""
-    if full is not None and "table1" in full:
+def full_mnist_frame(stats: Mapping[str, dict[str, dict[str, Any]]], labels: Mapping[str, str], mnist: MNIST,
+                     full: Mapping[str, Any] | None, profile: str = "paper") -> pd.DataFrame | None:
+    """Table 1 of each primary reading (``stats``: reading → cell statistics) beside the same table on full
+    MNIST (the ``full`` profile's summary, whose ``table1`` maps its primary readings to theirs), when it
+    exists; prints what it shows, or why there is nothing beside it (:func:`report.no_full_results`)."""
+    if full is not None and isinstance(full.get("table1"), dict):
         print(f"beside it, the same table on full MNIST ({full['data']['description']}):")
-        return table1_frame(stats, columns={f"{mnist.source} ({len(mnist.x_train):,} train)": stats,
-                                            f"{full['data']['source']} (full MNIST)": full["table1"]})
+        here = f"{mnist.source}, {len(mnist.x_train):,} train"
+        return table1_frame({}, columns={**{f"{labels.get(o, o)}, {here}": st for o, st in stats.items()},
+                                         **{f"{labels.get(o, o)}, full MNIST": st for o, st in full["table1"].items()}})
     report.no_full_results("mnist_symmetricity", profile, "its column")
     return None
 
@@ -214,11 +257,11 @@ def data_check_text(gaps: Mapping[str, Mapping[str, float]]) -> str:
             f"{pct(max(shares), 0)} %; {len(reach)} of {len(ok)} come within 1 pp of the paper's value")
 
 
-def wl_and_cae_text(stats: dict[str, dict[str, Any]]) -> str:
-    """The paper's two statements about Table 1, on our seed means: weight length against none,
-    CAE against AE (in pp)."""
+def wl_and_cae_text(stats: dict[str, dict[str, Any]], label: str) -> str:
+    """The paper's two statements about Table 1, on our seed means under one reading: weight length against
+    none, CAE against AE (in pp)."""
     pc = {key: 100 * st["mean"] for key, st in stats.items()}  # seed means, in percent
-    lines = [f"{m}.{a}_wl {pc[f'{m}.{a}_wl']:5.1f} %  vs  {m}.{a} {pc[f'{m}.{a}']:5.1f} %  "
+    lines = [label + ":"] + [f"{m}.{a}_wl {pc[f'{m}.{a}_wl']:5.1f} %  vs  {m}.{a} {pc[f'{m}.{a}']:5.1f} %  "
              f"({pc[f'{m}.{a}_wl'] - pc[f'{m}.{a}']:+.1f} pp)" for m in ("AE", "CAE") for a in ("relu", "sigmoid")]
     lines += [f"CAE.{c} − AE.{c}: {pc[f'CAE.{c}'] - pc[f'AE.{c}']:+.1f} pp" for c in ("relu", "relu_wl", "sigmoid", "sigmoid_wl")]
     return "\n".join(lines)
@@ -294,7 +337,8 @@ def baseline_rows(random: Mapping[tuple[str, float | None], np.ndarray], tied_va
         sd = v.std(ddof=1) if len(v) > 1 else 0.0
         rows.append({"model": f"random untied, {act}" + (", wl" if a else ""),
                      "sym(∂r/∂x) %": f"{100 * v.mean():.1f} ± {100 * sd:.1f}"})
-    rows.append({"model": "tied (trained encoder, R = W)", "sym(∂r/∂x) %": f"{100 * min(tied_values):.1f}"})
+    rows.append({"model": "tied (trained encoder, R = W)",
+                 "sym(∂r/∂x) %": f"{100 * min(tied_values):.1f}" if tied_values else "— (no usable trained encoder)"})
     return rows
 
 
@@ -308,18 +352,22 @@ def sensitivity_frame(sens: Sequence[dict[str, Any]], epochs: int, seed: int) ->
                           "change (pp)": f"{100 * (r['sym'] - r['sym_base']):+.1f}"} for r in sens])
 
 
-def differences_text(stats: dict[str, dict[str, Any]], summaries: Mapping[str, dict[str, Any]],
+def differences_text(stats: Mapping[str, dict[str, dict[str, Any]]], summaries: Mapping[str, dict[str, Any]],
                      labels: Mapping[str, str], sens: Sequence[dict[str, Any]], sens_epochs: int) -> str:
-    """Where our numbers differ from the paper's: the lowest and highest cell against Table 1, the mean
-    gap, each optimiser's mean |gap| (one seed), and the largest sensitivity."""
+    """Where our numbers differ from the paper's: per primary reading (``stats``: reading → cells) the lowest
+    and highest cell against Table 1 and the mean gap, each optimiser's mean |gap| (one seed), and the
+    largest sensitivity."""
     ref = paper_table1()
-    gaps = {k: 100 * (stats[k]["mean"] - ref[k]) for k in stats if not stats[k]["degenerate"]}
-    if gaps:
-        lo_key, hi_key = min(gaps, key=gaps.get), max(gaps, key=gaps.get)
-        lines = [f"primary readings: lowest relative to the paper {lo_key} ({gaps[lo_key]:+.1f} pp); highest {hi_key} "
-                 f"({gaps[hi_key]:+.1f} pp); mean gap over {len(gaps)} cells {np.mean(list(gaps.values())):+.1f} pp"]
-    else:
-        lines = ["primary readings: no cell could be scored (every run is degenerate)"]
+    lines = []
+    for o, st in stats.items():
+        gaps = {k: 100 * (st[k]["mean"] - ref[k]) for k in st if not st[k]["degenerate"]}
+        if gaps:
+            lo_key, hi_key = min(gaps, key=gaps.get), max(gaps, key=gaps.get)
+            lines.append(f"{labels.get(o, o)}: lowest relative to the paper {lo_key} ({gaps[lo_key]:+.1f} pp); highest "
+                         f"{hi_key} ({gaps[hi_key]:+.1f} pp); mean gap over {len(gaps)} cells "
+                         f"{np.mean(list(gaps.values())):+.1f} pp")
+        else:
+            lines.append(f"{labels.get(o, o)}: no cell could be scored (every run is degenerate)")
     lines.append("one seed, mean |gap| per optimiser: " + "; ".join(
         f"{labels[o]} {pct(sm['mean_abs_gap'])} pp" for o, sm in summaries.items()))
     big = max(sens, key=lambda r: abs(r["sym"] - r["sym_base"]))
@@ -327,6 +375,18 @@ def differences_text(stats: dict[str, dict[str, Any]], summaries: Mapping[str, d
                  f"{report.fmt(big['value'], 3)} instead of {report.fmt(big['base_value'], 3)}: "
                  f"{100 * (big['sym'] - big['sym_base']):+.1f} pp")
     return "\n".join(lines)
+
+
+def reading_verdicts_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Which verdicts change with the reading: one row per claim judged under more than one reading whose
+    verdicts differ, one column per reading (the primary record's column is "primary")."""
+    table: dict[str, dict[str, str]] = {}
+    for c in claims:
+        table.setdefault(c["id"], {})[c["reading"] or "primary"] = c["verdict"]
+    rows = [{"claim": cid, **v} for cid, v in table.items() if len(set(v.values())) > 1]
+    if not rows:
+        print("no verdict changes with the reading")
+    return pd.DataFrame(rows).set_index("claim").fillna("—") if rows else None
 
 
 def claims_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -42,12 +42,15 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C01, "seed", 2**40, "[0, 4294967295]"),
     (C01, "device", "gpu", "auto, cpu, cuda or cuda:N"),
     (C01, "H_2d", True, "positive integer"),
+    (C01, "D_2d", 3, "[2, 2]"),                         # issue 28: a shape error inside the kernel before
+    (C01, "n_points", 2, "integer ≥ 4"),                # issue 28: an AssertionError naming nothing before
     # chapter 02 — eq. (8)
     (C02, "n_deltas", 1, "integer ≥ 3"),                # issue 17.3: AssertionError before
     (C02, "n_deltas", 2, "integer ≥ 3"),
     (C02, "D", HUGE, MEMORY),
     (C02, "n_loops", 0, "positive integer"),
     (C02, "n_recover", "ten", "integer"),
+    (C02, "D", 2, "integer ≥ 3 (measured at D = 2"),    # issue 28: an AssertionError inside the kernel before
     # chapter 03 — Proposition 3
     (C03, "noise", -INF, "finite number"),              # issue 17.3: an argparse error before (CLI below)
     (C03, "noise", 100.0, "[0, 10]"),
@@ -59,19 +62,21 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C03, "seeds", [], "non-empty list"),
     (C03, "baseline", "yes", "true or false"),
     (C03, "radius", math.nan, "finite number"),
+    (C03, "seeds", [0, 0], "0 is given twice"),        # issue 28.2: two seeds' worth of one run scored before
+    (C03, "hidden", 1, "integer ≥ 2 (one unit gives a rank-one Jacobian"),  # issue 28.3: real eigenvalues "reproduced"
     # chapter 04 — Table 1, Figures 1–2
     (C04, "n_train", 100_000, "at most 4000"),          # issue 17.3: silently became 4,000 before
     (C04, "n_test", 5000, "at most 1000"),
     (C04, "n_eval", 5000, "at most n_test = 1000"),     # issue 17.3: ran on fewer images before
-    (C04, "lr", 1e6, "≤ 10"),                           # issue 17.2: saturated sigmoids scored before
-    (C04, "lr", 0.0, "positive number"),
+    (C04, "lrs", [1e-3, 1e6], "≤ 10"),                  # issue 17.2: saturated sigmoids scored before
+    (C04, "lrs", [0.0], "positive number"),
     (C04, "epochs", 100_000_000, "≤ 100000"),
     (C04, "H", HUGE * 100, MEMORY),
     (C04, "alpha", 1e9, "≤ 10000"),
     (C04, "data_source", "ftp", "one of"),
     (C04, "data_root", 5, "folder"),
     (C04, "batch_size", 0, "positive integer"),
-    (C04, "optimizer", "rmsprop", "one of"),
+    (C04, "optimizers", ["adam", "rmsprop"], "one of"),
     (C04, "n_seeds", -3, "positive integer"),
     # chapter 05 — Figure 3
     (C05, "lr", 1e10, "≤ 10"),                          # issue 17.2: a dead network scored before
@@ -82,12 +87,15 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C05, "datasets", ["line", "moon"], "one of"),
     (C05, "hidden", 0, "positive integer"),
     (C05, "seed", -7, "≥ 0"),
+    (C05, "seeds", [2, 1, 2], "2 is given twice"),
+    (C05, "grid_n", 3, "integer ≥ 5"),                  # issue 28: "no grid point lies within near_radius" before
     # chapter 06 — Figure 4
     (C06, "n_train", 1, "integer ≥ 3"),                 # issue 17.3: an error naming `n` before
     (C06, "n_grid", 2, "integer ≥ 3"),
     (C06, "n_grid", 1_000_000, MEMORY),
     (C06, "contractions", [0.1, 1e9], "[0, 10000]"),
     (C06, "hidden", -1, "positive integer"),
+    (C06, "seeds", [0, 1, 1], "1 is given twice"),
     # chapter 07 — Algorithm 1, Table 2, Figure 5
     (C07, "n_train", 5000, "at most 4000"),
     (C07, "n_test", 2000, "at most 1000"),
@@ -97,10 +105,13 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C07, "H", HUGE * 100, MEMORY),
     (C07, "corruption_level", 2.0, "[0, 1]"),
     (C07, "activation", "gelu", "one of"),
+    (C07, "seeds", [0, 0], "0 is given twice"),
+    (C07, "quadrature_nodes", 1, "integer ≥ 8"),        # issue 28: an AssertionError ('tied', 0.0) before
     # the appendices
     (C90, "results_profile", "fast", "smoke, paper, full"),
     (C91, "D", HUGE, MEMORY),
     (C91, "chunk_size", 0, "positive integer"),
+    (C91, "deep_sizes", [5], "at least three sizes [D, …, D]"),  # issue 28: a ValueError inside the kernel before
     (C92, "n_train", 5000, "at most 4000"),
     (C92, "n_eval", 2000, "at most 1000"),
     (C92, "lr", 100.0, "≤ 10"),
@@ -208,3 +219,44 @@ def test_check_refuses_an_unknown_profile_in_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == "error: parameter 'profile' got 'smok', but it must be one of smoke, paper, full.\n"
+
+
+# ----------------------------------------------------------------- published files: written by the published run alone
+from conservae_lib.book import pipeline, results  # noqa: E402
+
+
+@pytest.mark.parametrize("folder", [".", "", "book/notebooks", "book", "results", "results/paper",
+                                    "results/full/mnist_conservative_part", "results/device"])
+def test_a_variant_may_not_write_into_or_over_a_published_folder(folder: str, monkeypatch) -> None:
+    """Issue 28.1: `--output-dir .` (or '', or book/notebooks …) rewrote published summaries and pages."""
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(pipeline.PublishedFolderError, match="published folder"):
+        pipeline.run("paper", ["01_conservative_autoencoders"], Path(folder), root=ROOT)
+
+
+def test_a_symlink_to_the_repository_is_seen_through(tmp_path: Path) -> None:
+    link = tmp_path / "repo"
+    link.symlink_to(ROOT)
+    with pytest.raises(pipeline.PublishedFolderError, match="contains the published folder"):
+        pipeline.run("smoke", ["01_conservative_autoencoders"], link, extra={"seed": 3}, root=ROOT)
+    with pytest.raises(pipeline.PublishedFolderError, match="is the published folder|is the published"):
+        pipeline.check_variant_folder(link / "book" / "notebooks", ROOT)
+    pipeline.check_variant_folder(tmp_path / "elsewhere", ROOT)  # a harmless folder passes
+    pipeline.check_variant_folder(ROOT / ".tmp" / "try", ROOT)
+
+
+def test_only_the_published_run_writes_the_repositorys_published_summaries(monkeypatch) -> None:
+    """Issue 28.1: papermill on a committed notebook with -p profile paper rewrote results/paper."""
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(ROOT / "results"))
+    monkeypatch.delenv(pipeline.PUBLISH_ENV, raising=False)
+    for profile in results.PUBLISHED_PROFILES:
+        assert results.summary_dir("curl_2d", profile) == ROOT / "results" / "unpublished" / profile / "curl_2d"
+    assert results.summary_dir("curl_2d", "smoke") == ROOT / "results" / "smoke" / "curl_2d"
+    monkeypatch.setenv(pipeline.PUBLISH_ENV, "1")
+    assert results.summary_dir("curl_2d", "paper") == ROOT / "results" / "paper" / "curl_2d"
+
+
+def test_elsewhere_a_chapter_run_by_hand_writes_its_profile_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    monkeypatch.delenv(pipeline.PUBLISH_ENV, raising=False)
+    assert results.summary_dir("curl_2d", "paper") == tmp_path / "paper" / "curl_2d"

@@ -197,7 +197,7 @@ def test_a_damaged_results_file_is_reported_by_name(tmp_path: Path, content: byt
 def test_a_truncated_summary_is_reported_and_a_missing_one_is_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
     assert results.load_summary("chapter", "smoke") is None
-    path = results.save_summary("chapter", "smoke", {"claims": [{"id": "x"}] * 50})
+    path = results.save_summary({"chapter": "chapter", "profile": "smoke"}, {"claims": [{"id": "x"}] * 50})
     assert results.load_summary("chapter", "smoke")["claims"][0] == {"id": "x"}
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -245,16 +245,9 @@ def test_readme_override_seed_3_leaves_the_published_smoke_results_byte_identica
     assert _tree_bytes(tmp_path / "smoke") == before
 
 
-def test_old_three_argument_form_keeps_the_override_protection(tmp_path, monkeypatch):
-    from conservae_lib.foundations import parameters
-
-    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
-    path = results.save_summary("conservative_autoencoders", "smoke", {"claims": []})
-    assert path == tmp_path / "smoke" / "conservative_autoencoders" / "summary.json"
-    before = path.read_bytes()
-    monkeypatch.setattr(parameters, "injected_parameter_names", lambda: {"profile": "smoke", "seed": 3, "H": None})
-    custom = results.save_summary("conservative_autoencoders", "smoke", {"claims": []})
-    assert "custom" in custom.parts and path.read_bytes() == before
+def test_save_summary_needs_the_chapters_cfg():
+    with pytest.raises(ValueError, match="cfg"):
+        results.save_summary("conservative_autoencoders", {"claims": []})
 
 
 def test_summary_records_parameters_profile_data_digest_and_commit(tmp_path, monkeypatch):
@@ -275,7 +268,7 @@ def test_summary_records_parameters_profile_data_digest_and_commit(tmp_path, mon
 
 def test_save_summary_refuses_a_cfg_without_chapter_and_a_non_dict_summary(tmp_path, monkeypatch):
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
-    with pytest.raises(ValueError, match="profiles.configure"):
+    with pytest.raises(ValueError, match="PARAMETERS.resolve"):
         results.save_summary({"seed": 0}, {"claims": []})
     from conservae_lib.book import profiles
 

@@ -270,7 +270,7 @@ def test_the_library_names_are_the_allowed_choices() -> None:
 
     t1 = profiles.declaration("mnist_symmetricity")
     assert t1.param("data_source").choices == mnist.SOURCES
-    assert t1.param("optimizer").choices == trainer.OPTIMIZERS
+    assert t1.param("optimizers").choices == trainer.OPTIMIZERS
     assert set(profiles.declaration("curl_2d").param("activation").choices) == set(activations.ACTIVATIONS)
 
 

@@ -54,3 +54,22 @@ def test_claim_inputs_cover_every_registered_claim_of_the_chapter_and_the_ledger
     # the control (the learned energy's quadratic term scores 1.0 under salt and pepper) decides
     top = next(r for r in records if r["id"] == "table2.tied.b1.0" and r["reading"] is None)
     assert top["control"] == 1.0
+
+
+def test_fig5_and_alg1_are_not_tested_when_no_learner_fits_or_one_diverged():
+    """Issue 28.3: a one-unit learner (fits nowhere) gave fig5 "reproduced"; lr 10 scored alg1 from errors ~1e17."""
+    from conservae_lib.claims import ledger
+
+    unfit = _fake_runs(fits=False)
+    assert cl.fig5_values(unfit)["not_tested"].startswith("no tied learner fits")
+    assert ledger.judge("fig5", **cl.fig5_values(unfit))["verdict"] == ledger.NOT_TESTED
+    assert "no tied learner fits" in cl.alg1_values(unfit)["not_tested"]
+    diverged = _fake_runs(fits=True)
+    diverged[1]["cvf"]["tied"]["rows"][2]["learners"]["tied"]["rel_error_uniform"] = 1e17
+    assert cl.alg1_values(diverged)["not_tested"].startswith("the tied learner diverged (β = 1.0, seed 1")
+    diverged[1]["cvf"]["tied"]["rows"][2]["learners"]["tied"]["rel_error_uniform"] = 0.2
+    diverged[0]["cvf"]["tied"]["rows"][0]["learners"]["tied"]["final_loss"] = float("nan")
+    assert "diverged" in cl.fig5_values(diverged)["not_tested"]
+    some = _fake_runs(fits=True)  # one learner that misses the margin does not make the curve unusable
+    some[0]["cvf"]["tied"]["rows"][1]["learners"]["tied"]["fits"] = False
+    assert "not_tested" not in cl.fig5_values(some) and "values" in cl.alg1_values(some)

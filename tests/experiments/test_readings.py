@@ -57,9 +57,52 @@ def test_curve_shapes_tell_a_plateau_from_a_peak_and_a_rise():
     assert R.curve_shape(run(plateau))["shape"] == "rises and plateaus"
     assert R.curve_shape(run(peak))["shape"] == "peaks then falls"
     assert R.curve_shape(run(rising))["shape"] == "still rising"
+
+
+def test_primary_readings_are_chosen_by_shape_alone_and_ties_are_co_primary():
     summaries = {"a": {"n_plateau": 3, "mean_abs_gap": 0.1}, "b": {"n_plateau": 5, "mean_abs_gap": 0.2},
                  "c": {"n_plateau": 5, "mean_abs_gap": 0.05}}
-    assert R.better_supported(summaries) == "c"
+    assert R.primary_readings(summaries) == ["b", "c"]
+    assert R.primary_readings({**summaries, "c": {"n_plateau": 4, "mean_abs_gap": 0.0}}) == ["b"]
+    with pytest.raises(ValueError):
+        R.primary_readings({})
+
+
+def _shaped(key: str, values: list[float], rec: float, optimizer: str) -> E.RunResult:
+    spec = next(s for s in E.GRID if s.key == key)
+    recs = [{"epoch": i, "jac_sym": v, "rec_err": rec, "rec_trivial": 50.0} for i, v in enumerate(values)]
+    return E.RunResult(spec, 0, E.Settings(optimizer=optimizer), recs, AutoEncoder(784, 4, spec.activation))
+
+
+def test_the_primary_choice_reads_no_number_of_the_paper(monkeypatch):
+    """Altered paper values (Table 1 moved to whatever the other reading scores) change no choice: the rule
+    and its tie-break for the extras read the curves' shapes and the reconstruction errors only."""
+    plateau = [0.5 + 0.4 * (1 - math.exp(-i / 5)) for i in range(101)]
+    peak = [0.5 + 0.4 * min(i, 10) / 10 - 0.001 * max(0, i - 10) for i in range(101)]
+    seed0 = {"sgd": [_shaped(s.key, plateau if s.key != "AE.relu" else peak, 12.0, "sgd") for s in E.GRID],
+             "adam": [_shaped(s.key, plateau if s.key != "CAE.relu" else peak, 10.0, "adam") for s in E.GRID],
+             "sgd_plain": [_shaped(s.key, peak, 9.0, "sgd_plain") for s in E.GRID]}
+
+    def choose():
+        summaries = {o: R.reading_summary(rs) for o, rs in seed0.items()}
+        co = R.primary_readings(summaries)
+        return co, R.lead_reading(seed0, co)
+
+    assert choose() == (["sgd", "adam"], "adam")  # a tie: co-primary; adam reconstructs better
+    for fake in ({s.key: 0.5 for s in E.GRID}, {s.key: 0.9 for s in E.GRID}, {s.key: 0.59 for s in E.GRID}):
+        monkeypatch.setattr(R, "paper_table1", lambda fake=fake: fake)
+        assert choose() == (["sgd", "adam"], "adam")
+
+
+def test_reconstruction_ratios_at_the_rule_and_at_the_end():
+    def run(key, recs):
+        spec = next(s for s in E.GRID if s.key == key)
+        return E.RunResult(spec, 0, E.Settings(cae_weight=0.3), [{"epoch": e, "rec_err": r} for e, r in recs],
+                           AutoEncoder(784, 4, spec.activation))
+
+    runs = [run("AE.sigmoid", [(0, 50.0), (10, 10.0), (100, 5.0)]), run("CAE.sigmoid", [(0, 50.0), (10, 10.5), (100, 9.0)])]
+    got = R.reconstruction_ratios(runs, eps_epochs=10)
+    assert got == {"CAE.sigmoid": {"eps": 0.3, "seed": 0, "at_rule": 1.05, "final": 1.8}}
 
 
 def test_optimizer_readings_include_plain_sgd_and_momentum():

@@ -14,10 +14,30 @@ from mnist_fakes import fake_run
 
 def test_wl_and_cae_lines_compare_seed_means_in_percentage_points():
     stats = T1.table1([fake_run(s.key, 0, 0.5, 0.9 + 0.01 * i) for i, s in enumerate(E.GRID)])
-    lines = T.wl_and_cae_text(stats).splitlines()
-    assert lines[0] == "AE.relu_wl  91.0 %  vs  AE.relu  90.0 %  (+1.0 pp)"
+    lines = T.wl_and_cae_text(stats, "Adam").splitlines()
+    assert lines[0] == "Adam:" and lines[1] == "AE.relu_wl  91.0 %  vs  AE.relu  90.0 %  (+1.0 pp)"
     assert lines[-1] == "CAE.sigmoid_wl − AE.sigmoid_wl: +4.0 pp"
-    assert len(lines) == 8
+    assert len(lines) == 9
+
+
+def test_reading_verdicts_frame_lists_only_the_claims_whose_verdict_changes():
+    from conservae_lib.claims import ledger
+
+    claims = [ledger.judge("fig1", [0.67, 0.66, 0.68]), ledger.judge("fig1", [0.16], reading="sgd"),
+              ledger.judge("fig3", [0.05, 0.05]), ledger.judge("fig3", [0.05, 0.06], reading="sgd")]
+    frame = T.reading_verdicts_frame(claims)
+    assert list(frame.index) == ["fig1"] and frame.loc["fig1", "primary"] == "reproduced"
+    assert frame.loc["fig1", "sgd"] == "not reproduced"
+
+
+def test_primary_text_says_what_decided():
+    from mnist_fakes import fake_run
+
+    summaries = {"sgd": {"n_plateau": 7, "n": 8}, "adam": {"n_plateau": 7, "n": 8}}
+    seed0 = {o: [fake_run("AE.sigmoid", 0, 0.5, 0.9)] for o in summaries}
+    text = T.primary_text(summaries, ["sgd", "adam"], "adam", seed0, {"sgd": "SGD", "adam": "Adam"})
+    assert "SGD 7 of 8; Adam 7 of 8" in text and "co-primary readings" in text and "lead" in text
+    assert "primary reading: SGD" in T.primary_text(summaries, ["sgd"], "sgd", seed0, {"sgd": "SGD", "adam": "Adam"})
 
 
 def test_baseline_rows_give_mean_and_sd_over_seeds_and_the_tied_model():
