@@ -7,13 +7,14 @@
 * ``list`` — the chapters;
 * ``parameters [--write]`` — check (rewrite) the notebooks' papermill cells against the declarations;
 * ``pretrain --profile P [--workers K] [--threads T]`` — train chapter 04's runs from a shell (resumable).
-Errors are one line; Ctrl-C prints one line and exits with status 130. Book tooling.
+Errors are one line; Ctrl-C or SIGTERM prints one line and exits with status 130. Book tooling.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -97,6 +98,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.command == "check":
         return _check(args.profile, args.output_dir)
     extra = {name: _parse_value(value) for name, value in [*args.parameter, *pairs]}
+    if argv is None:  # the real command line: SIGTERM stops a run as Ctrl-C does (kernel and its workers first)
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         validate_parameters(args.profile, args.names, extra)
         run(args.profile, args.names, args.output_dir, args.force, extra)
@@ -115,6 +118,13 @@ def main(argv: Iterable[str] | None = None) -> int:
             return 1
         raise
     return 0
+
+
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, a scheduler's stop): raise KeyboardInterrupt, so that the run unwinds as after Ctrl-C —
+    papermill shuts the kernel's process group down (the kernel and its pool workers) before the chapter's lock
+    is released, :data:`INTERRUPTED` is the one line printed, and a re-run resumes from the checkpoints."""
+    raise KeyboardInterrupt
 
 
 def _interrupted(quiet: bool) -> int:

@@ -85,9 +85,16 @@ def code_cells(nb) -> list[str]:
 _PAPERMILL_DROP = ("start_time", "end_time", "duration", "exception", "status", "input_path", "output_path", "environment_variables", "version")
 
 
+#: What Colab reads from a notebook's metadata to open it on a GPU runtime (what Colab itself writes).
+COLAB_GPU = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+
+
 def normalize(nb) -> Any:
-    """Make an executed notebook deterministic: stable ids, no timestamps, hidden injection."""
+    """Make an executed notebook deterministic (stable ids, no timestamps), hide the injected parameters,
+    fold the papermill parameters cell (a reader sees the values in the cell after it), and ask Colab for a
+    GPU runtime (:data:`COLAB_GPU`)."""
     nb.metadata.pop("widgets", None)
+    nb.metadata.update(json.loads(json.dumps(COLAB_GPU)))
     pm = nb.metadata.get("papermill", {})
     for key in _PAPERMILL_DROP:
         pm.pop(key, None)
@@ -98,6 +105,8 @@ def normalize(nb) -> Any:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
+        elif "parameters" in tags and "hide-cell" not in tags:
+            cell.metadata["tags"] = tags + ["hide-cell"]
         for out in cell.get("outputs", []):
             out.get("metadata", {}).pop("execution", None)
     nb.nbformat_minor = max(nb.get("nbformat_minor", 5), 5)

@@ -26,7 +26,7 @@ from .scorecard_data import DATASETS, Row, check, collect, export, paper_rows, t
 from .scorecard_sources import CHAPTER_NOTEBOOKS, REPO_ROOT, chapter_titles, linkable_labels
 
 __all__ = [
-    "collect", "Page", "prepare_page", "glue_values", "show_tally", "show_claims", "show_extras", "show_provenance",
+    "collect", "Page", "prepare_page", "glue_values", "chapter_finding", "show_findings", "show_tally", "show_claims", "show_extras", "show_provenance",
     "provenance", "provenance_frame", "render_markdown", "render_extras", "render_tally", "tally_frame",
     "records_frame", "format_ours", "format_paper", "md_escape",
 ]
@@ -60,17 +60,71 @@ def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> P
 
 
 def glue_values(page: Page) -> None:
-    """Glue the values the landing page cites (so the book never types them): ``profile``, ``n_items``,
-    ``n_<verdict>`` for each verdict (spaces as ``_``), ``n_not_run``, ``n_chapters_run`` and the
-    ``provenance`` table."""
+    """Glue the values the landing page cites (so the book never types them): ``profile``, ``n_items`` (the
+    claims the tally counts), ``n_<verdict>`` for each verdict (spaces as ``_``), ``n_not_run``,
+    ``n_chapters_run``, the ``provenance`` table and ``finding_<chapter>`` (:func:`chapter_finding`)."""
     claims = paper_rows(page.rows)
     glue("profile", page.profile, display=False)
-    glue("n_items", len(claims), display=False)
+    glue("n_items", sum(page.counts.values()), display=False)
+    for chapter in CHAPTER_NOTEBOOKS:
+        glue(f"finding_{chapter}", chapter_finding(page.rows, chapter), display=False)
     for verdict, n in page.counts.items():
         glue("n_" + verdict.replace(" ", "_"), n, display=False)
     glue("n_not_run", sum(r.status in ("not run", "not written") for r in claims), display=False)
     glue("n_chapters_run", len(page.origin), display=False)
     glue("provenance", provenance_frame(page.origin, page.profile), display=False)
+
+
+#: How many claims a finding names one by one before it says "and k more".
+NAMED = 4
+
+
+def chapter_finding(rows: Sequence[Row], chapter: str) -> str:
+    """What one chapter found, in words, from its rows (the paper's claims it judges, each number counted once):
+    how many claims have each verdict, then which do not hold — each by where it stands in the paper, with our
+    value and the paper's — and which could not be tested. Plain text, no markup, so any page can glue it."""
+    mine = [r for r in paper_rows(rows) if r.chapter == chapter and (r.claim is None or r.claim.counted)]
+    if not mine:
+        return "no claims"
+    if all(r.status in ("not run", "not written") for r in mine):
+        return f"not run yet under this profile ({len(mine)} claims wait for it)."
+    counts = {v: sum(r.verdict == v for r in mine) for v in ledger.VERDICTS}
+    text = (f"{len(mine)} claim{'s' if len(mine) != 1 else ''}: "
+            + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".")
+
+    def name(r: Row) -> str:  # a table cell by its place in the table, any other claim in our words
+        return r.id if r.claim is None else r.claim.where if r.claim.kind == "table cell" else r.claim.statement
+
+    def named(rs: Sequence[Row], with_values: bool) -> str:
+        def values(r: Row) -> str:
+            if not with_values or r.claim is None:
+                return ""
+            return f" (ours {format_ours(r)}" + ("" if r.claim.paper is None else f", the paper {format_paper(r.claim)}") + ")"
+        return "; ".join(name(r) + values(r) for r in rs[:NAMED]) + (f"; and {len(rs) - NAMED} more" if len(rs) > NAMED else "")
+
+    holds = [r for r in mine if r.verdict == ledger.REPRODUCED]
+    fails = [r for r in mine if r.verdict == ledger.NOT_REPRODUCED]
+    untested = [r for r in mine if r.verdict in (ledger.NOT_TESTED, ledger.UNINFORMATIVE)]
+    if holds:
+        text += " Holds: " + named(holds, False) + "."
+    if fails:
+        text += " Does not hold here: " + named(fails, True) + "."
+    if untested:
+        text += " Cannot be decided (not tested, or a control passes too): " + named(untested, False) + "."
+    return text
+
+
+def show_findings(page: Page) -> None:
+    """Display, per chapter, its title (a link to it) and :func:`chapter_finding`, as MyST Markdown."""
+    from IPython.display import Markdown, display
+
+    lines = []
+    for chapter in CHAPTER_NOTEBOOKS:
+        title = md_escape(page.titles.get(chapter, chapter))
+        label = next((lab for lab in sorted(page.links.get(chapter, ())) if lab.startswith("chap-")), None)
+        head = f"[{title}](#{label})" if label else title
+        lines.append(f"- **{head}** — {md_escape(chapter_finding(page.rows, chapter))}")
+    display(Markdown("\n".join(lines)))
 
 
 def show_tally(page: Page) -> pd.DataFrame:

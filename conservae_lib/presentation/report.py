@@ -12,6 +12,11 @@ import pandas as pd
 
 __all__ = ["fmt", "fmt_small", "fmt_pct", "fmt_pm", "frame"]
 
+# Every table the book shows is shown whole: no row, column or cell cut to "…" (a chapter's tables are
+# at most a few hundred short rows), and the plain-text form is not wrapped at 80 characters.
+pd.set_option("display.max_rows", None, "display.max_columns", None, "display.max_colwidth", None,
+              "display.width", None)
+
 
 def fmt(x: float | None, digits: int = 4, missing: str = "n/a") -> str:
     """``x`` with ``digits`` significant digits (general format); ``missing`` for None or NaN."""

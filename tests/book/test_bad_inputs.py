@@ -37,7 +37,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C01, "D", HUGE, MEMORY),                           # issue 17.3: raw allocator error after 52 s before
     (C01, "H", HUGE * 10, MEMORY),
     (C01, "H", -5, "positive integer"),
-    (C01, "n_points", 2.5, "positive integer"),
+    (C01, "n_points", 2.5, "integer ≥ 4"),
     (C01, "seed", -1, "integer ≥ 0"),
     (C01, "seed", 2**40, "[0, 4294967295]"),
     (C01, "device", "gpu", "auto, cpu, cuda or cuda:N"),

@@ -344,6 +344,29 @@ def test_ctrl_c_during_a_chapter_prints_one_line_and_exits_130(tiny_root: Path, 
     assert not list((tmp_path / "out").glob("*.ipynb"))
 
 
+@pytest.mark.slow
+def test_sigterm_stops_a_chapter_like_ctrl_c_and_leaves_no_worker_behind(tiny_root: Path, tmp_path):
+    """Issue 28: SIGTERM to the command alone (not its group) ended the run silently and left the kernel's pool
+    workers writing after the lock was released. A worker here writes a file 12 s after it starts."""
+    late, script = tmp_path / "late.txt", tmp_path / "worker.py"
+    script.write_text(f"import pathlib, time\ntime.sleep(12)\npathlib.Path({str(late)!r}).write_text('late')\n")
+    worker = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(script)!r}])\ntime.sleep(120)"
+    (tiny_root / "notebooks" / "01_tiny.md").write_text(TINY.replace("print(profile, report.fmt(2 / 3))", worker))
+    proc = subprocess.Popen([sys.executable, "-m", "conservae_lib", "run", "--profile", "smoke", "--output-dir",
+                             str(tmp_path / "out")], cwd=tiny_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, TQDM_DISABLE="1"))
+    assert "executing" in proc.stdout.readline()
+    time.sleep(6)  # the kernel is up, its worker started, inside the sleeping cell
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == cli.INTERRUPTED + "\n"
+    with pipeline.chapter_lock("01_tiny", tmp_path / "out", tiny_root):
+        pass  # released
+    time.sleep(10)
+    assert not late.exists(), "a worker of the stopped kernel outlived the run"
+
+
 def test_check_refuses_an_unknown_profile_in_one_sentence(capsys):
     assert cli.main(["check", "--profile", "smok"]) == 2
     assert capsys.readouterr().err == "error: parameter 'profile' got 'smok', but it must be one of smoke, paper, full.\n"

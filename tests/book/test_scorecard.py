@@ -422,10 +422,11 @@ def test_glue_values_glues_what_the_landing_page_cites(tmp_path, monkeypatch):
     monkeypatch.setattr(scorecard, "glue", lambda name, value, display=True: glued.setdefault(name, value))
     page = scorecard.prepare_page(_page_rows(), "paper", ROOT)
     scorecard.glue_values(page)
-    assert glued["profile"] == "paper" and glued["n_items"] == len(IDS) and glued["n_chapters_run"] == 1
+    assert glued["profile"] == "paper" and glued["n_items"] == COUNTED and glued["n_chapters_run"] == 1
     assert glued["n_reproduced"] == 1 and glued["n_uninformative"] == 1 and "n_not_tested" in glued
     assert glued["n_not_run"] == sum(r.status == "not run" for r in data.paper_rows(page.rows))
     assert list(glued["provenance"].index) == [page.titles["conservative_autoencoders"]]
+    assert all(f"finding_{ch}" in glued for ch in scorecard.CHAPTER_NOTEBOOKS)
 
 
 def test_show_functions_print_and_display_the_sections(tmp_path, monkeypatch, capsys):
@@ -454,3 +455,21 @@ def test_show_functions_say_when_there_is_nothing_to_show(tmp_path, monkeypatch,
         "No chapter records other readings or controls under this profile.",
         "No chapter has saved results under this profile yet."]
     assert list(scorecard.provenance_frame([], "paper").index) == ["none yet"]
+
+
+# ----------------------------------------------------------------------------- the findings in words
+def test_a_chapters_finding_names_what_holds_what_does_not_with_both_values_and_what_cannot_be_decided():
+    summaries = {"mnist_symmetricity": _summary(
+        _rec("table1.AE.relu", [0.81, 0.81, 0.812]), _rec("table1.AE.sigmoid", [0.951, 0.951, 0.951]),
+        _rec("fig2.plateau.AE", [0.951, 0.951, 0.951]), _rec("fig1", [0.67, 0.66, 0.68], control=[0.67]),
+        _rec("wl-higher", [True] * 12, n_seeds=3))}
+    rows = data.collect("paper", summaries=summaries, root=ROOT)
+    text = scorecard.chapter_finding(rows, "mnist_symmetricity")
+    counted = [c for c in ledger.ids_of_chapter("mnist_symmetricity") if ledger.claim(c).counted]
+    assert text.startswith(f"{len(counted)} claims: 2 reproduced, 1 not reproduced, 1 uninformative, 12 not tested.")
+    assert "Holds: Table 1, AE, sig.; " in text and ledger.claim("wl-higher").statement in text
+    assert "Does not hold here: Table 1, AE, ReLU (ours 81.1 % ± 0.12 % (n = 3 seeds), the paper 95.9 %)." in text
+    assert "Cannot be decided (not tested, or a control passes too): Table 1, AE, ReLU+wl; " in text
+    assert text.endswith("; and 9 more.")  # at most NAMED claims by name, then how many more
+    assert "fig2.plateau" not in text and "Figure 2a, 'Empirical" not in text  # a repeated number is not counted twice
+    assert scorecard.chapter_finding(rows, "curl_2d") == "not run yet under this profile (1 claims wait for it)."

@@ -143,7 +143,8 @@ def test_exact_messages_for_chapter_01() -> None:
         ("H", -5): "parameter 'H' got -5, but it must be a positive integer.",
         ("D", 0): "parameter 'D' got 0, but it must be an integer ≥ 2 (a 1 × 1 Jacobian is symmetric whatever the model).",
         ("D", 1): "parameter 'D' got 1, but it must be an integer ≥ 2 (a 1 × 1 Jacobian is symmetric whatever the model).",
-        ("n_points", 2.5): "parameter 'n_points' got 2.5, but it must be a positive integer.",
+        ("n_points", 2.5): "parameter 'n_points' got 2.5, but it must be an integer ≥ 4 (measured with 2 points: a "
+                             "non-conservative control looked path-independent).",
         ("seed", -1): "parameter 'seed' got -1, but it must be an integer ≥ 0.",
         ("device", "gpu"): "parameter 'device' got 'gpu', but it must be auto, cpu, cuda or cuda:N.",
         ("device", "cuda:x"): "parameter 'device' got 'cuda:x', but it must be auto, cpu, cuda or cuda:N.",
