@@ -6,7 +6,8 @@
 * ``check --profile P`` — name the executed notebooks that are out of date (status 1 if any);
 * ``list`` — the chapters;
 * ``parameters [--write]`` — check (rewrite) the notebooks' papermill cells against the declarations;
-* ``pretrain --profile P [--workers K] [--threads T]`` — train chapter 04's runs from a shell (resumable).
+* ``pretrain --profile P [--workers K] [--threads T]`` — train chapter 04's runs from a shell (resumable);
+* ``sweep [--cases N] [--chapter STEM] [--timeout S]`` — the bad-input sweep (:mod:`conservae_lib.book.sweep`).
 Errors are one line; Ctrl-C or SIGTERM prints one line and exits with status 130. Book tooling.
 """
 from __future__ import annotations
@@ -74,7 +75,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     p_pre.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p_par = sub.add_parser("parameters", help="check that every notebook's parameters cell matches its declaration")
     p_par.add_argument("--write", action="store_true", help="rewrite the cells that differ")
-    args_in, pairs = _split_parameters(list(argv) if argv is not None else sys.argv[1:])
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    if raw[:1] == ["sweep"]:  # its own options (conservae_lib.book.sweep)
+        from .sweep import main as sweep_main
+
+        return sweep_main(raw[1:])
+    sub.add_parser("sweep", help="run the bad-input sweep under smoke (python -m conservae_lib sweep --help)")
+    args_in, pairs = _split_parameters(raw)
     args = parser.parse_args(args_in)
 
     if args.command == "list":

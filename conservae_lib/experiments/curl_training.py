@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -264,6 +264,15 @@ def summary(plain: Runs, denoising: Runs, tied: Runs) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- chapter 05's parameters
+def _near_rule(c: Mapping[str, Any]) -> tuple[str, str] | None:
+    """"Near the data" must reach a grid point: near_radius at least the grid's spacing."""
+    spacing = 2 * c["half_width"] / (c["grid_n"] - 1)
+    if c["near_radius"] < spacing:
+        return "near_radius", (f"at least the grid spacing 2·half_width/(grid_n − 1) = {spacing:.3g}, so that grid "
+                               "points lie near the data")
+    return None
+
+
 PARAMETERS = Chapter("curl_2d", (
     *seed_and_device("seed of the data sets"),
     Param("datasets", ["line", "circle", "spiral"], "which curves", many=True, kind=str, choices=DATASETS),
@@ -280,6 +289,7 @@ PARAMETERS = Chapter("curl_2d", (
     Param("record_every", 10, "epochs between two curl measurements", full=20, **COUNT),
     Param("grid_n", 41, "grid points per side for the curl measurement", smoke=25, full=61, kind=int, low=5,
           why="measured with 3 per side: no grid point lies near the data curves"),
-    Param("half_width", 1.2, "the grid covers [-half_width, half_width]^2", **POSITIVE),
+    Param("half_width", 1.2, "the grid covers [-half_width, half_width]^2", kind=float, low=0.8,
+          why="the data curves reach 0.8 from the origin, and the grid must cover them"),
     Param("near_radius", 0.1, "\"near the data\": within this distance of the noise-free curve", **POSITIVE),
-), memory=lambda c: (4.0 * 2 * c["grid_n"] ** 2, "grid_n² grid points × 2 coordinates in float32"))
+), memory=lambda c: (4.0 * 2 * c["grid_n"] ** 2, "grid_n² grid points × 2 coordinates in float32"), rules=_near_rule)

@@ -196,13 +196,15 @@ class Chapter:
 
     ``memory`` returns a lower bound of the bytes a run needs at once and what it counts (checked
     against the memory available before anything runs); ``data_source`` names the MNIST source of a
-    chapter that has no ``data_source`` parameter (its sizes are bounded by that source).
+    chapter that has no ``data_source`` parameter (its sizes are bounded by that source); ``rules`` checks values
+    that must fit together, returning (the parameter to blame, what it must be) or None.
     """
 
     name: str
     params: tuple[Param, ...]
     memory: Memory | None = field(default=None, compare=False)
     data_source: str | None = None
+    rules: "Callable[[Mapping[str, Any]], tuple[str, str] | None] | None" = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -394,5 +396,9 @@ def configure(chapter: Chapter, profile: str, **overrides: Any) -> Config:
         if problem:
             raise ParameterError(f"parameter {p.name!r} got {table[p.name]!r}, but it must be {problem}.")
     _check_data(chapter, table)
+    broken = chapter.rules(table) if chapter.rules else None
+    if broken:
+        name, what = broken
+        raise ParameterError(f"parameter {name!r} got {table[name]!r}, but it must be {what}.")
     _check_memory(chapter, profile, table)
     return Config(table, profile=profile, chapter=chapter.name)

@@ -36,7 +36,13 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C01, "D", 0, "integer ≥ 2"),
     (C01, "D", HUGE, MEMORY),                           # issue 17.3: raw allocator error after 52 s before
     (C01, "H", HUGE * 10, MEMORY),
-    (C01, "H", -5, "positive integer"),
+    (C01, "H", -5, "integer ≥ 8"),
+    (C01, "H", 4, "integer ≥ 8 (measured with 4"),       # issue 28 sweep: an AssertionError inside the kernel before
+    (C01, "n_loops", 1, "integer ≥ 4"),                  # issue 28 sweep: an AssertionError inside the kernel before
+    (C02, "H", 1, "integer ≥ 4"),                        # issue 28 sweep: an IndexError inside the kernel before
+    (C02, "n_points", 1, "integer ≥ 16"),                # issue 28 sweep: an AssertionError inside the kernel before
+    (C05, "half_width", 1e-6, "number ≥ 0.8"),           # issue 28 sweep: "no grid point lies within near_radius"
+    (C05, "near_radius", 1e-6, "at least the grid spacing"),
     (C01, "n_points", 2.5, "integer ≥ 4"),
     (C01, "seed", -1, "integer ≥ 0"),
     (C01, "seed", 2**40, "[0, 4294967295]"),

@@ -140,7 +140,8 @@ def test_every_chapter_rejects_an_unknown_name_and_an_unknown_profile(chapter: s
 
 def test_exact_messages_for_chapter_01() -> None:
     expected = {
-        ("H", -5): "parameter 'H' got -5, but it must be a positive integer.",
+        ("H", -5): "parameter 'H' got -5, but it must be an integer ≥ 8 (measured with 4: a non-conservative control, "
+                   "the deep sigmoid model, came out path-independent).",
         ("D", 0): "parameter 'D' got 0, but it must be an integer ≥ 2 (a 1 × 1 Jacobian is symmetric whatever the model).",
         ("D", 1): "parameter 'D' got 1, but it must be an integer ≥ 2 (a 1 × 1 Jacobian is symmetric whatever the model).",
         ("n_points", 2.5): "parameter 'n_points' got 2.5, but it must be an integer ≥ 4 (measured with 2 points: a "
@@ -294,8 +295,8 @@ def test_a_name_papermill_injected_but_the_chapter_does_not_know_is_rejected(mon
     assert parameters.injected_parameter_names() == {"profile": "smoke", "n_epochz": 3}
     with pytest.raises(ParameterError, match=r"^parameter 'n_epochz' \(given 3\) is not a parameter of chapter"):
         profiles.configure(CHAPTER_01, "smoke")
-    Shell.user_ns = {"In": ["", '# Parameters\nprofile = "smoke"\nH = 4\n']}
-    assert profiles.configure(CHAPTER_01, "smoke", H=4).H == 4
+    Shell.user_ns = {"In": ["", '# Parameters\nprofile = "smoke"\nH = 9\n']}
+    assert profiles.configure(CHAPTER_01, "smoke", H=9).H == 9
 
 
 def test_the_cli_error_is_one_line_without_traceback() -> None:
@@ -310,8 +311,8 @@ def test_the_cli_error_is_one_line_without_traceback() -> None:
 
 def test_the_pipeline_checks_overrides_before_any_kernel_starts() -> None:
     one = ["01_conservative_autoencoders"]
-    cli.validate_parameters("smoke", one, {"H": 5})
-    with pytest.raises(ParameterError, match=r"^parameter 'H' got -1, but it must be a positive integer\.$"):
+    cli.validate_parameters("smoke", one, {"H": 9})
+    with pytest.raises(ParameterError, match=r"^parameter 'H' got -1, but it must be an integer ≥ 8 "):
         cli.validate_parameters("smoke", one, {"H": -1})
     with pytest.raises(ParameterError, match=r"^parameter 'n_epochz' \(given 3\) is not a parameter of chapter"):
         cli.validate_parameters("smoke", one, {"n_epochz": 3})
@@ -342,7 +343,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
-    (["--profile", "smoke", "-p", "H", "-5"], "error: parameter 'H' got -5, but it must be a positive integer."),
+    (["--profile", "smoke", "-p", "H", "-5"], "error: parameter 'H' got -5, but it must be an integer ≥ 8 (measured "
+                                              "with 4: a non-conservative control, the deep sigmoid model, came out "
+                                              "path-independent)."),
     (["--profile", "fast"], "error: parameter 'profile' got 'fast', but it must be one of smoke, paper, full."),
 ])
 def test_cli_exits_non_zero_with_the_sentence(tmp_path: Path, args: list[str], message: str) -> None:
