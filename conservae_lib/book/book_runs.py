@@ -31,7 +31,7 @@ from . import results
 from .notebook_files import REPO_ROOT
 from ..experiments.benchmark import machine
 
-__all__ = ["BOOK_NOTEBOOKS", "chapter_timings", "claims_of", "claim_rows", "compare_claims", "save_measurements",
+__all__ = ["stale_record", "BOOK_NOTEBOOKS", "chapter_timings", "claims_of", "claim_rows", "compare_claims", "save_measurements",
            "device_record", "device_record_path", "load_device_record"]
 
 #: Chapter → its claims (each a summary's claim record).
@@ -143,6 +143,23 @@ def device_record(notebook_dir: str | Path, results_root: str | Path, profile: s
 def device_record_path(profile: str) -> Path:
     """Where the performance appendix looks for a device run: ``<results root>/device/<profile>.json``."""
     return results.results_root() / "device" / f"{profile}.json"
+
+
+def stale_record(record: dict[str, Any]) -> str | None:
+    """Why a device ``record`` cannot be compared with this checkout's run, or None when it can: its claims must
+    be today's ledger — the same ids, each judged under the same rule (a record keeps the rule each verdict
+    came from). A record made before the claims or their rules changed measured another protocol."""
+    from ..claims import ledger
+
+    recs = [c for cs in (record.get("claims") or {}).values() for c in cs if not c.get("reading")]
+    ids = {c.get("id") for c in recs}
+    if ids != set(ledger.ids()):
+        return (f"it records {len(ids)} claims ({len(ids - set(ledger.ids()))} no longer registered), against the "
+                f"{len(ledger.ids())} claims the ledger holds now")
+    changed = [c["id"] for c in recs if c.get("rule") != ledger.claim(c["id"]).rule.describe()]
+    if changed:
+        return f"{len(changed)} of its claims were judged under rules that have changed since (e.g. {changed[0]})"
+    return None
 
 
 def load_device_record(profile: str) -> dict[str, Any] | None:

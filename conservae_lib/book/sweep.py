@@ -14,9 +14,9 @@ cannot fit.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -104,16 +104,18 @@ def cases(chapters: Sequence[str] = ()) -> list[Case]:
 
 
 def sample(n: int, seed: int = 0) -> list[Case]:
-    """``n`` cases spread over the chapters (round robin over a seeded shuffle of each chapter's cases)."""
-    rng = random.Random(seed)
+    """``n`` cases spread over the chapters: round robin over each chapter's cases ordered by a seeded hash of
+    their labels, so that a case stays in the sample when other cases come or go."""
+    def key(c: Case) -> str:
+        return hashlib.sha256(f"{seed}:{c.label}".encode()).hexdigest()
+
     by_chapter: dict[str, list[Case]] = {}
     for c in cases():
         by_chapter.setdefault(c.chapter, []).append(c)
-    for cs in by_chapter.values():
-        rng.shuffle(cs)
+    queues = [sorted(cs, key=key, reverse=True) for cs in by_chapter.values()]
     out: list[Case] = []
-    while len(out) < n and any(by_chapter.values()):
-        for cs in by_chapter.values():
+    while len(out) < n and any(queues):
+        for cs in queues:
             if cs and len(out) < n:
                 out.append(cs.pop())
     return out

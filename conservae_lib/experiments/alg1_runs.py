@@ -268,7 +268,8 @@ PARAMETERS = Chapter("mnist_conservative_part", (
     Param("n_field_points", 8000, "uniform points at which each field is sampled (the learners' training set)",
           smoke=200, full=20000, **COUNT),
     Param("n_eval_points", 1000, "held-out uniform points for the learned-vs-target distance", smoke=50, full=2000,
-          **COUNT),
+          kind=int, low=50, why="the distances are relative to the field's size over these points; measured with 1 "
+          "point they exploded (~1e26)"),
     Param("corruption_level", 0.1, "salt-and-pepper: probability that a pixel is set to 0 or 1", **FRACTION),
     Param("quadrature_nodes", 32, "Gauss–Legendre nodes of the line integrals", smoke=16, kind=int, low=8,
           why="the energy's line integral must match its closed form to 1e-6; measured with 4 nodes: it does not"),

@@ -264,12 +264,13 @@ def summary(plain: Runs, denoising: Runs, tied: Runs) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- chapter 05's parameters
-def _near_rule(c: Mapping[str, Any]) -> tuple[str, str] | None:
+def _near_rule(c: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
     """"Near the data" must reach a grid point: near_radius at least the grid's spacing."""
     spacing = 2 * c["half_width"] / (c["grid_n"] - 1)
     if c["near_radius"] < spacing:
-        return "near_radius", (f"at least the grid spacing 2·half_width/(grid_n − 1) = {spacing:.3g}, so that grid "
-                               "points lie near the data")
+        return ("near_radius", "grid_n", "half_width"), (
+            f"near_radius ({c['near_radius']:g}) must be at least the grid spacing 2·half_width/(grid_n − 1) = "
+            f"{spacing:.3g}, so that grid points lie near the data")
     return None
 
 

@@ -106,7 +106,8 @@ def findings(summary: list[dict[str, Any]], fp_summary: list[dict[str, Any]]) ->
         "cos_small": smallest["data_score_cosine"]["mean"], "scale_small": smallest["data_score_scale"]["mean"],
         "hess_small": smallest["data_hessian_error"]["mean"],
         "complex_max": max(s["complex_fraction"] for s in fp_pos),
-        "ring_neg_min": min(s["ring_normal_negative"] for s in fp_pos if s.get("ring_normal_negative") is not None),
+        "ring_neg_min": min((s["ring_normal_negative"] for s in fp_pos if s.get("ring_normal_negative") is not None),
+                            default=None),  # None: no fixed point found on the ring at any ε > 0
         "saddles": sum(s["saddles"] for s in fp_pos), "sources": sum(s["sources"] for s in fp_pos),
         "sym_J_min": min(s["data_sym_J"]["mean"] for s in pos),
         "hess_worse": all(s["data_hessian_error"]["mean"] > s["data_score_rel_error"]["mean"] for s in pos),

@@ -197,14 +197,16 @@ class Chapter:
     ``memory`` returns a lower bound of the bytes a run needs at once and what it counts (checked
     against the memory available before anything runs); ``data_source`` names the MNIST source of a
     chapter that has no ``data_source`` parameter (its sizes are bounded by that source); ``rules`` checks values
-    that must fit together, returning (the parameter to blame, what it must be) or None.
+    that must fit together, returning (the parameters involved, the clause that says what must hold) or None;
+    the message names the first involved parameter that the caller set.
     """
 
     name: str
     params: tuple[Param, ...]
     memory: Memory | None = field(default=None, compare=False)
     data_source: str | None = None
-    rules: "Callable[[Mapping[str, Any]], tuple[str, str] | None] | None" = field(default=None, compare=False)
+    rules: "Callable[[Mapping[str, Any]], tuple[tuple[str, ...], str] | None] | None" = field(default=None,
+                                                                                             compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -398,7 +400,8 @@ def configure(chapter: Chapter, profile: str, **overrides: Any) -> Config:
     _check_data(chapter, table)
     broken = chapter.rules(table) if chapter.rules else None
     if broken:
-        name, what = broken
-        raise ParameterError(f"parameter {name!r} got {table[name]!r}, but it must be {what}.")
+        names, why = broken  # blame a parameter the caller set, when one of those involved was
+        name = next((n for n in names if n in overrides), names[0])
+        raise ParameterError(f"parameter {name!r} got {table[name]!r}, but {why}.")
     _check_memory(chapter, profile, table)
     return Config(table, profile=profile, chapter=chapter.name)

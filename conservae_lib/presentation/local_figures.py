@@ -172,7 +172,9 @@ def findings_lines(f: Row) -> str:
         + f", {report.fmt(f['score_smallest_eps'], 2)} at the smallest ε; there the mean cosine is {report.fmt(f['cos_small'], 2)} "
         f"and the scale {report.fmt(f['scale_small'], 2)}; the Hessian's relative error is {report.fmt(f['hess_small'], 2)}"
         + (", above the score's at every ε." if f["hess_worse"] else ", not above the score's at every ε."),
-        f"Fixed points with complex eigenvalues (ε > 0): at most {report.fmt_pct(f['complex_max'])}; on the ring, at least "
-        f"{report.fmt_pct(f['ring_neg_min'])} contract across the manifold; saddles found: {f['saddles']}, sources: {f['sources']}.",
+        f"Fixed points with complex eigenvalues (ε > 0): at most {report.fmt_pct(f['complex_max'])}; "
+        + ("no fixed point lies on the ring" if f["ring_neg_min"] is None else
+           f"on the ring, at least {report.fmt_pct(f['ring_neg_min'])} contract across the manifold")
+        + f"; saddles found: {f['saddles']}, sources: {f['sources']}.",
     ]
     return "\n".join(lines)

@@ -307,6 +307,13 @@ def show_device_comparison(record: dict[str, Any] | None, timed: Sequence[Row], 
     print(device_summary(record, timed, profile))
     if record is None:
         return
+    from ..book.book_runs import stale_record
+
+    stale = stale_record(record)
+    if stale:
+        print(f"This record is kept out of every comparison: {stale}, so its times and verdicts belong to code that "
+              "no longer runs here. A fresh run on a GPU (benchmarks/device_check.py) replaces it.")
+        return
     display(time_table(timed, record))
     print(verdict_summary(claim_rows))
     display(claims_table(claim_rows))

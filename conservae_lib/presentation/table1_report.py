@@ -19,7 +19,7 @@ from ..experiments.empirical import GRID, RunResult, Settings, paper_table1
 from ..experiments.readings import curve_shape
 from ..experiments.table1_jobs import OPTIMIZER_LABELS, seeds_from
 
-__all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "primary_text", "reading_verdicts_frame",
+__all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "reconstruction_text", "primary_text", "reading_verdicts_frame",
            "readings_frame", "optimizer_labels", "data_text", "settings_frame",
            "epsilon_text", "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
            "rifai_check_frame", "data_check_frame", "data_check_gaps", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
@@ -149,6 +149,21 @@ def epsilon_span_text(rows: Sequence[dict[str, Any]], labels: Mapping[str, str],
                 for k in dict.fromkeys(r["config"] for r in mine)}
         lines.append(f"  {labels.get(o, o)}: " + "; ".join(f"{k} {100 * lo:.1f}–{100 * hi:.1f} %"
                                                             for k, (lo, hi) in span.items()))
+    return "\n".join(lines)
+
+
+def reconstruction_text(ratios: Mapping[str, Mapping[str, Mapping[str, float]]], labels: Mapping[str, str],
+                        tolerance: float, eps_epochs: int, epochs: int) -> str:
+    """Whether the ε rule's bound still holds at the length that produces Table 1, per optimiser: in how many CAE
+    cells the final CAE/AE reconstruction-error ratio stays within 1 + ``tolerance``, and its range."""
+    bound = 1 + tolerance
+    lines = [f"the ε rule bounds the CAE/AE reconstruction-error ratio by {bound:g} after {eps_epochs} epoch(s); "
+             f"after {epochs} epochs:"]
+    for o, cells in ratios.items():
+        finals = [v["final"] for v in cells.values()]
+        if finals:
+            lines.append(f"  {labels.get(o, o)}: within {bound:g} in {sum(f <= bound for f in finals)} of {len(finals)} "
+                         f"cells; the ratio ranges from {report.fmt(min(finals), 3)} to {report.fmt(max(finals), 3)}")
     return "\n".join(lines)
 
 

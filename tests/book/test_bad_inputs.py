@@ -43,6 +43,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C02, "n_points", 1, "integer ≥ 16"),                # issue 28 sweep: an AssertionError inside the kernel before
     (C05, "half_width", 1e-6, "number ≥ 0.8"),           # issue 28 sweep: "no grid point lies within near_radius"
     (C05, "near_radius", 1e-6, "at least the grid spacing"),
+    (C05, "grid_n", 5, "near_radius (0.1) must be at least the grid spacing 2·half_width/(grid_n − 1) = 0.6"),
     (C01, "n_points", 2.5, "integer ≥ 4"),
     (C01, "seed", -1, "integer ≥ 0"),
     (C01, "seed", 2**40, "[0, 4294967295]"),
@@ -113,6 +114,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C07, "activation", "gelu", "one of"),
     (C07, "seeds", [0, 0], "0 is given twice"),
     (C07, "quadrature_nodes", 1, "integer ≥ 8"),        # issue 28: an AssertionError ('tied', 0.0) before
+    (C07, "n_eval_points", 1, "integer ≥ 50"),          # issue 28 sweep: an AssertionError (errors ~1e26) before
     # the appendices
     (C90, "results_profile", "fast", "smoke, paper, full"),
     (C91, "D", HUGE, MEMORY),

@@ -94,3 +94,17 @@ def test_the_command_line_writes_a_record(tmp_path, monkeypatch, capsys):
     assert json.loads(out.read_text())["command"] == "make book" and "wrote" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         book_runs.main(["replay", "paper", str(out)])
+
+
+def test_a_device_record_of_other_claims_or_rules_is_stale():
+    from conservae_lib.book import book_runs
+    from conservae_lib.claims import ledger
+
+    current = {"claims": {"all": [ledger.judge(cid, not_tested="x") for cid in ledger.ids()]}}
+    assert book_runs.stale_record(current) is None
+    old_rule = {"claims": {"all": [dict(c, rule="an older rule") if c["id"] == "fig2" else c
+                                   for c in current["claims"]["all"]]}}
+    assert "rules that have changed since (e.g. fig2)" in book_runs.stale_record(old_rule)
+    fewer = {"claims": {"all": current["claims"]["all"][1:] + [{"id": "fig2.old"}]}}
+    assert "1 no longer registered" in book_runs.stale_record(fewer)
+    assert book_runs.stale_record(book_runs.load_device_record("paper")) is not None  # the GPU record of 2026-11-27

@@ -130,6 +130,13 @@ def test_the_cells_show_the_sentences_then_the_tables(capsys, monkeypatch):
     assert capsys.readouterr().out.strip() == P.device_summary(None, TIMED, "paper") and shown == []
     rows = [{"chapter": "a", "claim": "prop3", "paper": None, "ours here": 0.5, "ours on device": 0.6,
              "verdict here": "partly", "verdict on device": "reproduced", "same verdict": False}]
-    P.show_device_comparison(RECORD, TIMED, rows, "paper")
+    from conservae_lib.claims import ledger
+
+    current = dict(RECORD, claims={"all": [ledger.judge(cid, not_tested="x") for cid in ledger.ids()]})
+    P.show_device_comparison(current, TIMED, rows, "paper")
     out = capsys.readouterr().out
     assert P.verdict_summary(rows) in out and P.device_speed(RECORD) in out and len(shown) == 2
+    shown.clear()
+    P.show_device_comparison(dict(RECORD, claims={}), TIMED, rows, "paper")  # a record of other claims: stale
+    out = capsys.readouterr().out
+    assert "kept out of every comparison" in out and P.verdict_summary(rows) not in out and shown == []

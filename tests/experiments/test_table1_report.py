@@ -88,3 +88,10 @@ def test_no_data_check_when_the_check_data_is_the_chapters_own():
     cfg = {"data_check_source": "mnist_pkl", "data_check_n_train": 3, "data_check_root": None, "seed": 0, "n_test": 1}
     own = SimpleNamespace(source="mnist_pkl", x_train=[0, 1, 2])
     assert J.load_check_data(cfg, own) is None
+
+
+def test_reconstruction_text_says_where_the_bound_still_holds_at_the_end():
+    ratios = {"adam": {"CAE.relu": {"final": 1.05}, "CAE.sigmoid": {"final": 3.2}}}
+    text = T.reconstruction_text(ratios, {"adam": "Adam"}, 0.1, 10, 100)
+    assert "by 1.1 after 10 epoch(s); after 100 epochs:" in text
+    assert "Adam: within 1.1 in 1 of 2 cells; the ratio ranges from 1.05 to 3.2" in text
