@@ -424,3 +424,25 @@ def test_pretrain_refuses_bad_arguments_in_one_line_before_training(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["pretrain", "--profile", "paper", "--only", "AE.relu"])
     assert info.value.code == 2 and "unrecognized arguments: --only AE.relu" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_cut_short_notebook_is_named_and_replaced_and_a_failed_chapter_leaves_its_partial_notebook(tiny_root: Path,
+                                                                                                     tmp_path, capsys):
+    """Issue 28: a truncated executed notebook made its chapter impossible to run (a JSON error naming no file),
+    and a failed chapter left no notebook and no traceback."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "01_tiny.ipynb").write_text('{"cells": [{"cell_ty')  # a write killed half-way
+    assert pipeline.unreadable(out / "01_tiny.ipynb") and not pipeline.unreadable(out / "absent.ipynb")
+    pipeline.run("smoke", output_dir=out, force=True, root=tiny_root, cwd=tiny_root)
+    assert "is not a readable notebook (cut short?); it will be replaced" in capsys.readouterr().out
+    assert not pipeline.unreadable(out / "01_tiny.ipynb")
+    assert not (tiny_root / pipeline.KERNEL_LOGS_DIR / "01_tiny.partial.ipynb").exists()  # removed after success
+    (tiny_root / "notebooks" / "01_tiny.md").write_text(TINY.replace("print(profile, report.fmt(2 / 3))",
+                                                                     "raise ValueError('broken on purpose')"))
+    with pytest.raises(Exception) as info:
+        pipeline.run("smoke", output_dir=out, force=True, root=tiny_root, cwd=tiny_root)
+    partial = info.value.partial_notebook
+    assert partial == tiny_root / pipeline.KERNEL_LOGS_DIR / "01_tiny.partial.ipynb" and partial.exists()
+    assert "broken on purpose" in partial.read_text()
