@@ -299,17 +299,15 @@ def show_chapter_timings(timed: Sequence[Row]) -> None:
 
 
 def show_device_comparison(record: dict[str, Any] | None, timed: Sequence[Row], claim_rows: Sequence[Row],
-                           profile: str) -> None:
+                           profile: str, stale: str | None = None) -> None:
     """Print what the device record says (or that there is none); with a record, display the wall times
-    here and there, the verdicts on the speed claims (``claim_rows``) and the device's speed-up."""
+    here and there, the verdicts on the speed claims (``claim_rows``) and the device's speed-up — unless the
+    record is ``stale`` (why, from :func:`conservae_lib.book.book_runs.stale_record`): then only that."""
     from IPython.display import display
 
     print(device_summary(record, timed, profile))
     if record is None:
         return
-    from ..book.book_runs import stale_record
-
-    stale = stale_record(record)
     if stale:
         print(f"This record is kept out of every comparison: {stale}, so its times and verdicts belong to code that "
               "no longer runs here. A fresh run on a GPU (benchmarks/device_check.py) replaces it.")

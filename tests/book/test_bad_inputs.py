@@ -60,8 +60,11 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     (C02, "D", 2, "integer ≥ 3 (measured at D = 2"),    # issue 28: an AssertionError inside the kernel before
     # chapter 03 — Proposition 3
     (C03, "noise", -INF, "finite number"),              # issue 17.3: an argparse error before (CLI below)
-    (C03, "noise", 100.0, "[0, 10]"),
-    (C03, "noise", -0.1, "≥ 0"),
+    (C03, "noise", 100.0, "positive number ≤ 10"),
+    (C03, "noise", -0.1, "positive number"),
+    (C03, "noise", 0.0, "positive number"),              # issue 28 sweep: "radius and noise must be positive" before
+    (C03, "noise", 10.0, "must exceed √2 × noise"),      # issue 28 sweep: "no ridge" inside the kernel before
+    (C03, "radius", 1e-6, "must exceed √2 × noise"),
     (C03, "epochs", 100_000_000, "≤ 100000"),           # issue 17.3: ran until killed before
     (C03, "strengths", [0.1, -1], "elements"),
     (C03, "strengths", [1e9], "≤ 10000"),

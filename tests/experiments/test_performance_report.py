@@ -133,10 +133,10 @@ def test_the_cells_show_the_sentences_then_the_tables(capsys, monkeypatch):
     from conservae_lib.claims import ledger
 
     current = dict(RECORD, claims={"all": [ledger.judge(cid, not_tested="x") for cid in ledger.ids()]})
-    P.show_device_comparison(current, TIMED, rows, "paper")
+    P.show_device_comparison(current, TIMED, rows, "paper", stale=None)
     out = capsys.readouterr().out
     assert P.verdict_summary(rows) in out and P.device_speed(RECORD) in out and len(shown) == 2
     shown.clear()
-    P.show_device_comparison(dict(RECORD, claims={}), TIMED, rows, "paper")  # a record of other claims: stale
+    P.show_device_comparison(RECORD, TIMED, rows, "paper", stale="it records 0 claims")  # a record of other claims
     out = capsys.readouterr().out
     assert "kept out of every comparison" in out and P.verdict_summary(rows) not in out and shown == []
