@@ -75,17 +75,19 @@ def chapter_figure(timed: Sequence[Row]) -> plt.Figure:
 
 
 # ----------------------------------------------------------------------------- the book on another device
-def device_summary(record: dict[str, Any] | None, timed: Sequence[Row], profile: str) -> str:
+def device_summary(record: dict[str, Any] | None, timed: Sequence[Row], profile: str, stale: str | None = None) -> str:
     """The device record's machine, command, note and total time beside this machine's; or that
-    none is recorded for ``profile``."""
+    none is recorded for ``profile``. A ``stale`` record (why) is named with its date and command only, its note
+    marked as the record's own words, and no total is set beside this machine's."""
     if record is None:
         return f"No run on another device is recorded for the {profile!r} profile ({profile}.json)."
     there = [r for r in record["chapters"] if r["wall_s"] is not None]
     lines = [f"device: {record['device']} (torch {record['torch']}, CUDA {record['cuda']}), run of {record['date']}",
              f"command: {record['command']}"]
     if record.get("note"):
-        lines.append(f"note: {record['note']}")
-    lines.append(f"total: {_minutes(timed)} min here, {_minutes(there)} min on the device")
+        lines.append(f"{'the record’s own note, from when it was made' if stale else 'note'}: {record['note']}")
+    if not stale:
+        lines.append(f"total: {_minutes(timed)} min here, {_minutes(there)} min on the device")
     return "\n".join(lines)
 
 
@@ -305,7 +307,7 @@ def show_device_comparison(record: dict[str, Any] | None, timed: Sequence[Row], 
     record is ``stale`` (why, from :func:`conservae_lib.book.book_runs.stale_record`): then only that."""
     from IPython.display import display
 
-    print(device_summary(record, timed, profile))
+    print(device_summary(record, timed, profile, stale))
     if record is None:
         return
     if stale:

@@ -140,3 +140,9 @@ def test_the_cells_show_the_sentences_then_the_tables(capsys, monkeypatch):
     P.show_device_comparison(RECORD, TIMED, rows, "paper", stale="it records 0 claims")  # a record of other claims
     out = capsys.readouterr().out
     assert "kept out of every comparison" in out and P.verdict_summary(rows) not in out and shown == []
+
+
+def test_a_stale_record_sets_no_total_beside_this_machines():
+    text = P.device_summary(dict(RECORD, note="later commits changed nothing"), TIMED, "paper", stale="other claims")
+    assert "total:" not in text and "the record’s own note, from when it was made: later commits" in text
+    assert "total:" in P.device_summary(RECORD, TIMED, "paper")
