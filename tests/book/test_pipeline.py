@@ -328,15 +328,26 @@ def test_an_unwritable_output_or_results_folder_is_found_before_the_chapter_runs
 SLEEPY = TINY.replace("print(profile, report.fmt(2 / 3))", "import time\ntime.sleep(120)")
 
 
+def _wait_for(path: Path, timeout: float = 120.0) -> None:
+    """Wait until the chapter's cell has written ``path`` (the kernel is up and inside the cell): a fixed sleep
+    is too short where a fresh environment starts its first kernel slowly."""
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"the chapter never reached its cell ({path} not written)"
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_a_chapter_prints_one_line_and_exits_130(tiny_root: Path, tmp_path):
     """Issue 17, case 4: SIGINT to the whole process group, as a terminal's Ctrl-C sends it."""
-    (tiny_root / "notebooks" / "01_tiny.md").write_text(SLEEPY)
+    inside = tmp_path / "inside"
+    (tiny_root / "notebooks" / "01_tiny.md").write_text(
+        SLEEPY.replace("import time\n", f"import pathlib, time\npathlib.Path({str(inside)!r}).write_text('x')\n"))
     proc = subprocess.Popen([sys.executable, "-m", "conservae_lib", "run", "--profile", "smoke", "--output-dir",
                              str(tmp_path / "out")], cwd=tiny_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, env=dict(os.environ, TQDM_DISABLE="1"))
     assert "executing" in proc.stdout.readline()
-    time.sleep(6)  # the kernel is up and inside the sleeping cell
+    _wait_for(inside)  # the kernel is up and inside the sleeping cell
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -350,13 +361,16 @@ def test_sigterm_stops_a_chapter_like_ctrl_c_and_leaves_no_worker_behind(tiny_ro
     workers writing after the lock was released. A worker here writes a file 12 s after it starts."""
     late, script = tmp_path / "late.txt", tmp_path / "worker.py"
     script.write_text(f"import pathlib, time\ntime.sleep(12)\npathlib.Path({str(late)!r}).write_text('late')\n")
-    worker = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(script)!r}])\ntime.sleep(120)"
+    inside = tmp_path / "inside"
+    worker = (f"import pathlib, subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(script)!r}])\n"
+              f"pathlib.Path({str(inside)!r}).write_text('x')\ntime.sleep(120)")
     (tiny_root / "notebooks" / "01_tiny.md").write_text(TINY.replace("print(profile, report.fmt(2 / 3))", worker))
     proc = subprocess.Popen([sys.executable, "-m", "conservae_lib", "run", "--profile", "smoke", "--output-dir",
                              str(tmp_path / "out")], cwd=tiny_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=dict(os.environ, TQDM_DISABLE="1"))
     assert "executing" in proc.stdout.readline()
-    time.sleep(6)  # the kernel is up, its worker started, inside the sleeping cell
+    _wait_for(inside)  # the kernel is up, its worker started, inside the sleeping cell
+    time.sleep(1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

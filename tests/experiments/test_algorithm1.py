@@ -92,7 +92,7 @@ def test_subsample_is_seeded_without_replacement():
 # ----------------------------------------------------------------------------- end to end
 def _tiny_cfg(**kw):
     cfg = profiles.configure("mnist_conservative_part", "smoke", seeds=[0, 1], n_train=60, n_test=30, H=6,
-                             mnist_epochs=1, field_epochs=2, n_field_points=40, n_eval_points=20, device="cpu",
+                             mnist_epochs=1, field_epochs=2, n_field_points=40, n_eval_points=50, device="cpu",
                              workers=1)
     cfg.update(kw)
     return cfg
