@@ -345,7 +345,10 @@ def test_ctrl_c_during_a_chapter_prints_one_line_and_exits_130(tiny_root: Path, 
         SLEEPY.replace("import time\n", f"import pathlib, time\npathlib.Path({str(inside)!r}).write_text('x')\n"))
     proc = subprocess.Popen([sys.executable, "-m", "conservae_lib", "run", "--profile", "smoke", "--output-dir",
                              str(tmp_path / "out")], cwd=tiny_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, env=dict(os.environ, TQDM_DISABLE="1"))
+                            text=True, start_new_session=True, env=dict(os.environ, TQDM_DISABLE="1"),
+                            # as a terminal's foreground job: SIGINT not ignored even when the tests themselves run
+                            # as a background job of a shell without job control (which ignores it)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert "executing" in proc.stdout.readline()
     _wait_for(inside)  # the kernel is up and inside the sleeping cell
     os.killpg(proc.pid, signal.SIGINT)
