@@ -51,8 +51,7 @@ class Page:
 def prepare_page(rows: Sequence[Row], profile: str, root: Path = REPO_ROOT) -> Page:
     """Everything the page needs from ``rows`` (:func:`collect` of ``profile``): writes
     ``<results>/<profile>/scorecard.json``, then checks the rows (:func:`conservae_lib.book.scorecard_data.check`:
-    an ``AssertionError`` naming the chapter and the id) and shows data descriptions whole in tables."""
-    pd.set_option("display.max_colwidth", None)
+    an ``AssertionError`` naming the chapter and the id); tables are shown whole by the presentation layer."""
     titles = chapter_titles(root)
     path = export(rows, profile, root)
     check(rows, profile)
