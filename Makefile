@@ -24,8 +24,8 @@ browser-deps:
 
 # MathJax 3 from npm, copied into book/_vendor (html_extra_path) so the site renders math offline.
 MATHJAX := book/_vendor/_static/mathjax/VERSION
-$(MATHJAX): $(VENV)/.installed conservae_lib/book/booktools.py
-	$(PY) -m conservae_lib.book.booktools mathjax --force
+$(MATHJAX): $(VENV)/.installed conservae_lib/tooling/booktools.py
+	$(PY) -m conservae_lib.tooling.booktools mathjax --force
 
 mathjax: $(MATHJAX)
 

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib.experiments import benchmark  # noqa: E402
+from conservae_lib.chapters.performance import benchmark  # noqa: E402
 from conservae_lib.foundations.files import save_json  # noqa: E402
 from conservae_lib.training.batched import fit_many  # noqa: E402
-from conservae_lib.experiments.empirical import GRID  # noqa: E402
+from conservae_lib.chapters.mnist_symmetricity.empirical import GRID  # noqa: E402
 from conservae_lib.core.models import AutoEncoder  # noqa: E402
-from conservae_lib.experiments.symmetry_metrics import symmetricity_metrics  # noqa: E402
+from conservae_lib.chapters.mnist_symmetricity.symmetry_metrics import symmetricity_metrics  # noqa: E402
 from conservae_lib.training.trainer import fit, renormalize_columns  # noqa: E402
 
 

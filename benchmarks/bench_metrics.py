@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402
 
-from conservae_lib.experiments import benchmark, training_speed  # noqa: E402
+from conservae_lib.chapters.performance import benchmark, training_speed  # noqa: E402
 from conservae_lib.foundations.files import save_json  # noqa: E402
 
 

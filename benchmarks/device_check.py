@@ -11,7 +11,7 @@ One command per part, each sized to end inside the device tool's 10-minute limit
 --force``, each in its own process, so one failing chapter does not stop the others) into a
 scratch folder, with ``CONSERVAE_RESULTS`` pointing there too: the checkout's
 ``book/notebooks`` and ``results/`` are left as they are. Then they write
-``<out>/device_<profile>.json`` — :func:`conservae_lib.book.book_runs.device_record` (machine,
+``<out>/device_<profile>.json`` — :func:`conservae_lib.chapters.performance.book_runs.device_record` (machine,
 command, each chapter's wall time and device, every claim, the performance page's benchmark,
 which holds ``training.fit``'s fraction of its matmul floor) plus this script's own per-chapter
 status and total — and ``<out>/device_<profile>.log``. A chapter not started before
@@ -50,7 +50,7 @@ FULL_CHAPTERS = ("04_mnist_symmetricity", "07_mnist_conservative_part")
 
 def chapters(names: list[str]) -> list[str]:
     """The chapter stems to run: ``names``, or every chapter of the book in order."""
-    from conservae_lib.book import pipeline
+    from conservae_lib.tooling import pipeline
 
     return [s.stem for s in pipeline.notebook_sources(ROOT, names)]
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                "--out", str(args.out / "batched.json")] + (["--modes", "alone,batched"] if dev == "cuda" else [])
         return subprocess.run(cmd, cwd=ROOT).returncode
 
-    from conservae_lib.book import book_runs
+    from conservae_lib.chapters.performance import book_runs
     from conservae_lib.foundations.files import save_json
 
     profile = args.profile or args.part

@@ -20,7 +20,7 @@ def __getattr__(name: str) -> Any:
     """``AutoEncoder`` and ``DeepAutoEncoder`` on first use (PEP 562), so that importing a layer
     that needs no model (``foundations``, the command line) does not load torch."""
     if name in ("AutoEncoder", "DeepAutoEncoder"):
-        from .core import models
+        from conservae_lib.core import models
 
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,12 @@
-"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.book.cli`."""
+"""``python -m conservae_lib run --profile paper``: see :mod:`conservae_lib.tooling.cli`."""
 import sys
 
 try:
-    from .book.cli import main
+    from conservae_lib.tooling.cli import main
 
     code = main()
 except KeyboardInterrupt:  # Ctrl-C outside a chapter (start-up, argument parsing): the same one line
-    from .book.cli import INTERRUPTED
+    from conservae_lib.tooling.cli import INTERRUPTED
 
     print(INTERRUPTED, file=sys.stderr)
     code = 130

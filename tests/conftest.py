@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conservae_lib.book import booktools
+from conservae_lib.tooling import booktools
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TQDM_DISABLE", "1")

@@ -3,5 +3,5 @@
 ``ledger`` (``judge``, records), ``ledger_rules`` (verdicts and the rules that give them),
 ``ledger_claims`` (reads ``paper_claims.yml``: the paper's claims, numbers and rules). Imports only :mod:`conservae_lib.foundations`.
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

@@ -5,7 +5,7 @@ registered once, in ``claims/paper_claims.yml`` (the only place where the paper'
 read by :mod:`conservae_lib.claims.ledger_claims`), each with a verdict rule from :mod:`conservae_lib.claims.ledger_rules` (whose docstring says how each
 verdict is decided). A chapter (01–07) computes a statistic, hands it to :func:`judge` with the claim's
 id, and gets back a record with the verdict; no chapter decides (or types) a verdict itself. The
-scorecard (chapter 90, :mod:`conservae_lib.book.scorecard`) shows the records of all chapters. The names
+scorecard (chapter 90, :mod:`conservae_lib.chapters.scorecard.scorecard`) shows the records of all chapters. The names
 chapters use (``ledger.judge``, ``ledger.CLAIMS``, ``ledger.VERDICTS`` …) are all importable from here.
 
 Records (what :func:`judge` returns and chapters save in ``summary.json``)
@@ -20,8 +20,8 @@ evidence).
 
 The exported scorecard (``results/<profile>/scorecard.json``)
 -------------------------------------------------------------
-Written by the scorecard page (:func:`conservae_lib.book.scorecard_data.export`), checked by
-:func:`conservae_lib.book.scorecard_data.validate_export`, so that other reproductions can be compared
+Written by the scorecard page (:func:`conservae_lib.chapters.scorecard.rows.export`), checked by
+:func:`conservae_lib.chapters.scorecard.rows.validate_export`, so that other reproductions can be compared
 mechanically. A JSON object (keys sorted; numbers are fractions; missing values are ``null``):
 
 * ``format`` — ``"conservae-scorecard/1"`` (:data:`SCORECARD_FORMAT`; a new version number for any
@@ -46,8 +46,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .ledger_claims import CLAIMS, TABLE1_COLUMNS, TABLE2_BETAS, Claim
-from .ledger_rules import (NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, UNINFORMATIVE, VERDICTS, AtLeast, AtMost, Count,
-    Exact, Rule, as_list, cap_single_seed, interval, is_finite_number, mean_sd)
+from .ledger_rules import (NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, UNINFORMATIVE, VERDICTS, AtLeast, AtMost, Count, Exact, Rule, as_list, cap_single_seed, interval, is_finite_number, mean_sd)
 
 __all__ = [
     "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNINFORMATIVE", "NOT_TESTED", "Claim", "CLAIMS",

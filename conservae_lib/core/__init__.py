@@ -4,5 +4,5 @@
 (potentials, eq. 3–4), ``contraction`` (eq. 10), ``conditions`` (Propositions 1–3), ``sufficient``
 (R = C W D_h' E, eq. 8–9), ``decoder_space`` (eq. 7).
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

@@ -9,7 +9,7 @@
   is symmetric, eq. 7 with D_h' = I) but in general not for a nonlinear h, which shows that the
   condition depends on the activation function.
 * :func:`proposition_examples` — the models of chapter *Conservative auto-encoders* (measured there
-  by :func:`conservae_lib.experiments.propositions.survey`).
+  by :func:`conservae_lib.chapters.conservative_autoencoders.propositions.survey`).
 
 The families of the sufficient condition R = C W D_h' E (eq. 8–9) live in
 :mod:`conservae_lib.core.sufficient`. Chapter: *Conservative auto-encoders*.

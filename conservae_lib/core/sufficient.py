@@ -13,7 +13,7 @@ decoders, recovering C and E, and perturbations.
 
 The space of all conservative decoders and the recovery of C and E are in
 :mod:`conservae_lib.core.decoder_space`; the chapter's surveys, tables and figures in
-:mod:`conservae_lib.experiments.sufficient_survey`. Chapter: *When is an untied auto-encoder conservative?*
+:mod:`conservae_lib.chapters.sufficient_condition.survey`. Chapter: *When is an untied auto-encoder conservative?*
 (``notebooks/02_sufficient_condition.md``).
 """
 from __future__ import annotations

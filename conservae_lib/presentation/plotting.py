@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..core.fields import FieldLike, curl_2d, dtype_of, field_on_grid, grid_2d
+from conservae_lib.core.fields import FieldLike, curl_2d, dtype_of, field_on_grid, grid_2d
 
 Tensor = torch.Tensor
 Box = Sequence[float]
@@ -72,8 +72,8 @@ def plot_model_2d(ax: plt.Axes, model: torch.nn.Module, box: Box = (-2, 2, -2, 2
     Background: the closed-form energy (:func:`conservae_lib.core.energy.potential`) when the model
     has one, otherwise the exact curl map (zero for a conservative field).
     """
-    from ..core.energy import decoder_scales, potential
-    from ..core.models import AutoEncoder
+    from conservae_lib.core.energy import decoder_scales, potential
+    from conservae_lib.core.models import AutoEncoder
 
     x, y, pts = grid_2d(box, n, dtype_of(model))
     if isinstance(model, AutoEncoder) and decoder_scales(model) is not None:

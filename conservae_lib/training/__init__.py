@@ -3,5 +3,5 @@
 ``runtime`` (device, seeds), ``progress`` (progress bars), ``optimizers``, ``collapse`` (networks
 that cannot be scored), ``trainer`` (``fit``, its checkpoints), ``batched`` (``fit_many``).
 
-Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/book/test_layers.py``).
+Layers import one way (CONTRIBUTING.md, "Layout"; ``tests/test_layers.py``).
 """

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..core.models import AutoEncoder
+from conservae_lib.core.models import AutoEncoder
 from .collapse import divergence_reason, never_fell_reason
 from .optimizers import OPTIMIZERS, check_fit_args as _check_fit_args, make_optimizer as _make_optimizer
 from .progress import progress_bar as _progress

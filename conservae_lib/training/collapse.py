@@ -18,8 +18,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ..core.fields import jacobian_norm2
-from ..core.models import AutoEncoder
+from conservae_lib.core.fields import jacobian_norm2
+from conservae_lib.core.models import AutoEncoder
 
 Tensor = torch.Tensor
 

@@ -38,11 +38,11 @@ import torch
 from torch import nn
 
 from .collapse import all_finite, divergence_reason, never_fell_reason
-from ..core.contraction import encoder_contraction, encoder_contraction_at, reconstruction_contraction
-from ..core.models import AutoEncoder
+from conservae_lib.core.contraction import encoder_contraction, encoder_contraction_at, reconstruction_contraction
+from conservae_lib.core.models import AutoEncoder
 from .optimizers import OPTIMIZERS, check_fit_args, make_optimizer, optimizer_implementation
 from .progress import progress_bar
-from ..foundations.files import CorruptResultError, atomic_write_bytes
+from conservae_lib.foundations.files import CorruptResultError, atomic_write_bytes
 from .runtime import select_device
 
 Tensor = torch.Tensor

@@ -7,8 +7,8 @@ import torch
 from conservae_lib.core import conditions as cd
 from conservae_lib.core import decoder_space as ds
 from conservae_lib.core import sufficient as sf
-from conservae_lib.presentation import sufficient_report as sr
-from conservae_lib.experiments import sufficient_survey as sv
+from conservae_lib.chapters.sufficient_condition import report as sr
+from conservae_lib.chapters.sufficient_condition import survey as sv
 from conservae_lib.core.fields import jacobian_symmetricity
 from conservae_lib.core.models import AutoEncoder, glorot
 

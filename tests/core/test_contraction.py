@@ -5,7 +5,7 @@ import torch
 
 from conservae_lib.core.contraction import encoder_contraction, reconstruction_contraction
 from conservae_lib.core.models import AutoEncoder, DeepAutoEncoder
-from references import autograd_jacobians
+from tests.references import autograd_jacobians
 
 DT = torch.float64
 

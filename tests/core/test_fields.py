@@ -10,7 +10,7 @@ import torch
 from conservae_lib import AutoEncoder, DeepAutoEncoder
 from conservae_lib.core import fields
 from conservae_lib.core.activations import ACTIVATIONS
-from references import autograd_jacobians
+from tests.references import autograd_jacobians
 
 F64 = torch.float64
 

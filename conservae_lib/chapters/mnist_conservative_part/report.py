@@ -1,0 +1,234 @@
+"""Chapter 07's tables and Figure 5, and the numbers its prose quotes (presentation).
+
+Table 2 side by side with the paper (:func:`table2`), what the learners learned
+(:func:`fit_table`), every energy under every corruption (:func:`controls_table`), the distance of
+each reading of x̃ from the paper (:func:`gap_table`), the final losses (:func:`final_loss_table`)
+and Figure 5's learning curves (:func:`plot_learning_curves`), all from the runs and summary of
+:mod:`conservae_lib.chapters.mnist_conservative_part.algorithm1` and :mod:`conservae_lib.chapters.mnist_conservative_part.table2`; the numbers the chapter glues into
+its text (:func:`fit_count`, :func:`prose_numbers`).
+Chapter: *Algorithm 1 on MNIST* (07_mnist_conservative_part).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from conservae_lib.presentation import report
+from .alg1_claims import paper_fraction, reading_gaps
+from .corruption import CORRUPTIONS, READINGS
+from .table2 import CVF_ROWS, seed_values
+
+__all__ = ["fmt_stat", "table2", "gap_table", "fit_table", "final_loss_table", "controls_table", "learning_curves",
+           "plot_learning_curves", "fit_count", "prose_numbers"]
+
+
+def fmt_stat(stat: Sequence[float], digits: int = 4) -> str:
+    """A (mean, sd) pair of :func:`conservae_lib.chapters.mnist_conservative_part.table2.summarize` as "m ± s" with ``digits`` decimals."""
+    m, s = stat[0], stat[1]
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+#: How the chapter labels Table 2's rows and the corruptions.
+_ROW_LABEL = {"tied": "CVF = Tied AE", "untied": "CVF = Untied AE"}
+_CORRUPTION_LABEL = {"salt_and_pepper": "salt & pepper", "binomial": "binomial", "permuted": "pixels permuted",
+                     "salt_and_pepper_same_norm": "salt & pepper, same norm"}
+
+
+def table2(summary: Mapping[str, Any]):
+    """Table 2 side by side: per row (how F_K was trained), the paper's fractions E(x) > E(x̃) and
+    ours (tied learner, mean ± sd over seeds) under both readings of x̃, and how many seeds'
+    learners fitted; one column per β; a DataFrame of strings."""
+    import pandas as pd
+
+    n = summary["n_seeds"]
+    rows = {}
+    for row in CVF_ROWS:
+        label = _ROW_LABEL[row]
+        paper = [paper_fraction(row, b) for b in summary["betas"]]
+        rows[(label, "paper")] = ["—" if p is None else f"{p:.4f}" for p in paper]
+        for k in READINGS:
+            rows[(label, f"ours, {_CORRUPTION_LABEL[k]}")] = [
+                fmt_stat(summary[f"{row}:learners/tied/fraction/{k}"][b]) for b in summary["betas"]]
+        rows[(label, "learner fitted (seeds)")] = [
+            f"{round(summary[f'{row}:learners/tied/fits'][b][0] * n)} of {n}" for b in summary["betas"]]
+    df = pd.DataFrame(rows, index=[f"β = {b:.1f}" for b in summary["betas"]]).T
+    df.index.names = ["row", ""]
+    return df
+
+
+def gap_table(gaps: Mapping[str, Mapping[str, float]]):
+    """Per reading of x̃, the mean |ours − paper| over Table 2's cells per row and for both rows
+    (:func:`conservae_lib.chapters.mnist_conservative_part.alg1_claims.reading_gaps`), as a DataFrame of strings."""
+    return report.frame([{"reading of x̃": k.replace("_", " "), **{r: report.fmt(v, 3) for r, v in g.items()}}
+                         for k, g in gaps.items()], index="reading of x̃")
+
+
+def fit_table(summary: Mapping[str, Any]):
+    """What the learners learned, per row and β: the target's Jacobian symmetricity; the held-out
+    relative error of the best linear, conservative (symmetric) linear and positive semi-definite
+    fields (:func:`conservae_lib.chapters.mnist_conservative_part.field_fit.conservative_references`); each learner's held-out relative error, its distance
+    to the target's symmetric part and its relative error at the MNIST test images (far from the
+    uniform points it was trained on); how many seeds fitted and levelled off."""
+    import pandas as pd
+
+    n = summary["n_seeds"]
+    records = []
+    for row in CVF_ROWS:
+        for b in summary["betas"]:
+            g = lambda path: summary[f"{row}:{path}"][b]  # noqa: E731
+            rec = {
+                "CVF": row, "β": f"{b:.1f}",
+                "sym(∂r_β/∂x)": fmt_stat(g("target_symmetricity"), 3),
+                "best linear": fmt_stat(g("references/linear"), 3),
+                "best conservative (symmetric)": fmt_stat(g("references/symmetric"), 3),
+                "tied floor (PSD)": fmt_stat(g("references/tied_floor"), 3),
+                "tied learner": fmt_stat(g("learners/tied/rel_error_uniform"), 3),
+                "tied: fits / levelled": f"{round(g('learners/tied/fits')[0] * n)} / {round(g('learners/tied/plateaued')[0] * n)} of {n}",
+                "tied: distance to symmetric part": fmt_stat(g("learners/tied/symmetric_part_distance"), 3),
+                "tied: error at MNIST test images": fmt_stat(g("learners/tied/rel_error_mnist"), 3),
+            }
+            if f"{row}:learners/untied/rel_error_uniform" in summary:
+                rec["untied learner (extra)"] = fmt_stat(g("learners/untied/rel_error_uniform"), 3)
+                rec["untied: fits / levelled"] = (f"{round(g('learners/untied/fits')[0] * n)} / "
+                                                  f"{round(g('learners/untied/plateaued')[0] * n)} of {n}")
+            else:
+                rec["untied learner (extra)"] = rec["untied: fits / levelled"] = "—"
+            records.append(rec)
+    return pd.DataFrame(records).set_index(["CVF", "β"])
+
+
+def final_loss_table(summary: Mapping[str, Any]):
+    """Figure 5's statistic per β: the learners' final training loss (mean ± sd over seeds; the
+    ledger's claim ``fig5``) and the variation of the target it is measured against."""
+    return report.frame([{"β": f"{b:.1f}",
+                          **{f"final loss, tied learner, CVF {row}": fmt_stat(summary[f"{row}:learners/tied/final_loss"][b], 3)
+                             for row in CVF_ROWS},
+                          "final loss, untied learner (extra)": fmt_stat(summary["tied:learners/untied/final_loss"][b], 3),
+                          "variation of r_β (CVF tied)": fmt_stat(summary["tied:target_variation"][b], 3)}
+                         for b in summary["betas"]], index="β")
+
+
+def controls_table(summary: Mapping[str, Any], row: str = "tied"):
+    """Fraction E(x) > E(x̃) for every energy (rows) and corruption (columns) at each β of one
+    Table 2 row, plus the trivial energies, as a DataFrame of strings (mean ± sd over seeds)."""
+    import pandas as pd
+
+    records = []
+    for name, stats in summary["trivial"].items():
+        records.append({"energy": f"trivial {name}", "β": "—", **{_CORRUPTION_LABEL[k]: fmt_stat(stats[k], 3) for k in CORRUPTIONS}})
+    labels = [("target_fraction", "target field r_β − x (line integral)"),
+              ("learners/tied/fraction", "tied learner (eq. 4)"),
+              ("learners/tied/quadratic_term", "its term −½‖x − c‖² alone"),
+              ("learners/untied/fraction", "untied learner, line integral (extra)")]
+    for b in summary["betas"]:
+        for path, label in labels:
+            if f"{row}:{path}/{CORRUPTIONS[0]}" not in summary:
+                continue
+            records.append({"energy": label, "β": f"{b:.1f}",
+                            **{_CORRUPTION_LABEL[k]: fmt_stat(summary[f"{row}:{path}/{k}"][b], 3) for k in CORRUPTIONS}})
+    return pd.DataFrame(records).set_index(["energy", "β"])
+
+
+def learning_curves(runs: Sequence[Mapping[str, Any]], row: str, learner: str,
+                    key: str = "loss_curve") -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """Per β, the mean and sd over seeds of a learner's per-epoch curve (epoch 0 = before training)."""
+    out = {}
+    for b, curves in seed_values(runs, row, f"learners/{learner}/{key}").items():
+        a = np.array(curves, dtype=float)
+        out[b] = (a.mean(axis=0), a.std(axis=0, ddof=1) if len(a) > 1 else np.zeros(a.shape[1]))
+    return out
+
+
+def plot_learning_curves(runs: Sequence[Mapping[str, Any]]):
+    """Figure 5: learning curves of the learners for every β — the training loss ‖r(x) − r_β(x)‖²
+    (left, the paper's quantity) and the held-out relative error (right, comparable across β) —
+    tied learners dashed (row CVF = Tied AE) and dotted (row CVF = Untied AE), the untied learner
+    (extra, row CVF = Tied AE) solid. Means over seeds with ±1 sd bands."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    betas = [r["beta"] for r in runs[0]["cvf"]["tied"]["rows"]]
+    colors = dict(zip(betas, plt.cm.viridis(np.linspace(0, 0.9, len(betas)))))
+    styles = [("tied", "tied", "--"), ("untied", "tied", ":"), ("tied", "untied", "-")]
+    for ax, key, ylabel in ((axes[0], "loss_curve", "training loss ‖r(x) − r_β(x)‖²"),
+                            (axes[1], "rel_error_curve", "held-out relative error")):
+        for row, learner, style in styles:
+            for beta, (m, s) in learning_curves(runs, row, learner, key).items():
+                ep = np.arange(1, len(m)) if key == "loss_curve" else np.arange(len(m))
+                m, s = (m[1:], s[1:]) if key == "loss_curve" else (m, s)
+                ax.plot(ep, m, style, color=colors[beta],
+                        label=f"β = {beta:.1f}" if (row, learner) == ("tied", "tied") else None)
+                ax.fill_between(ep, m - s, m + s, color=colors[beta], alpha=0.12, lw=0)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(title="tied learner: CVF tied (dashed), CVF untied (dotted);\nuntied learner (solid)",
+                   fontsize=8, title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ numbers the prose quotes
+def fit_count(summary: Mapping[str, Any]) -> tuple[int, int]:
+    """How many tied learners fitted (:func:`conservae_lib.chapters.mnist_conservative_part.field_fit.learner_fits`) and how many
+    there were, over rows × β × seeds."""
+    n = summary["n_seeds"]
+    fits = [round(summary[f"{row}:learners/tied/fits"][b][0] * n) for row in CVF_ROWS for b in summary["betas"]]
+    return sum(fits), n * len(fits)
+
+
+def prose_numbers(summary: Mapping[str, Any]) -> dict[str, tuple[float, int]]:
+    """The numbers chapter 07's text quotes (glued as ``alg1_<name>``), each with the significant
+    digits it is quoted to: the largest relative error of the best linear field (``linear_max``),
+    the range of the tied learners' error at the MNIST test images (``mnist_err_min``/``_max``), the
+    random end's (β = 0, row tied) symmetric and tied-floor errors and negative share, and per
+    reading of x̃ the trivial energies' scores (``trivial_zero_<k>``: −½‖x‖², ``trivial_mean_<k>``:
+    −½‖x − x̄‖²) and the range of the learned quadratic term's score (``quad_min_<k>``/``_max``)."""
+    def over_cells(path: str) -> list[float]:
+        return [summary[f"{row}:{path}"][b][0] for row in CVF_ROWS for b in summary["betas"]]
+
+    err_mnist = over_cells("learners/tied/rel_error_mnist")
+    b0 = summary["betas"][0]
+    out = {"linear_max": (max(over_cells("references/linear")), 2),
+           "mnist_err_min": (min(err_mnist), 2), "mnist_err_max": (max(err_mnist), 3),
+           "sym_b0": (summary["tied:references/symmetric"][b0][0], 2),
+           "floor_b0": (summary["tied:references/tied_floor"][b0][0], 2),
+           "negshare_b0": (summary["tied:references/negative_share"][b0][0], 2)}
+    for k in READINGS:
+        for name, stats in summary["trivial"].items():
+            out[f"trivial_{'mean' if 'x̄' in name else 'zero'}_{k}"] = (stats[k][0], 3)
+        q = over_cells(f"learners/tied/quadratic_term/{k}")
+        out[f"quad_min_{k}"], out[f"quad_max_{k}"] = (min(q), 3), (max(q), 3)
+    return out
+
+
+def _beta_keys(obj: Any) -> Any:
+    """A summary read back from JSON, with its β keys numbers again ("0.2" → 0.2)."""
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        try:
+            key: Any = float(k)
+        except (TypeError, ValueError):
+            key = k
+        out[key] = _beta_keys(v)
+    return out
+
+
+def full_mnist_table2(full: Mapping[str, Any] | None, profile: str = "paper"):
+    """Table 2 of the ``full`` profile's saved summary (full MNIST), as :func:`table2` lays it out,
+    after a line naming its data and one saying which reading of x̃ comes closer to the paper's numbers
+    there (:func:`conservae_lib.chapters.mnist_conservative_part.alg1_claims.reading_gaps`); or a line saying why there is
+    nothing to show (:func:`report.no_full_results`; None)."""
+    if full is None or "summary" not in full:
+        report.no_full_results("mnist_conservative_part", profile, "them")
+        return None
+    summary = _beta_keys(full["summary"])
+    gaps = {k: g["both rows"] for k, g in reading_gaps(summary).items()}
+    closer = min(gaps, key=gaps.get)
+    print(f"on {full.get('provenance', {}).get('data', 'full MNIST')}:")
+    print(f"the {closer.replace('_', ' ')} reading comes closer to the paper's numbers (mean distance "
+          + ", ".join(f"{report.fmt(v, 3)} for {k.replace('_', ' ')}" for k, v in gaps.items()) + ")")
+    return table2(summary)

@@ -1,0 +1,331 @@
+"""The runs behind Table 1 and Figures 1–2: one untied auto-encoder trained on MNIST, and what it records.
+
+The experiment of the paper's section *Empirical conservativeness*: train untied one-layer
+auto-encoders (eq. 1) with H hidden units on MNIST — plain squared-error auto-encoders (AE) and
+contractive ones (CAE), sigmoid and ReLU, with and without the weight-length constraint
+‖W_{·k}‖² = α (footnote 4) — and follow during training
+
+* sym(∂r/∂x) = ‖(J + Jᵀ)/2‖²_F / ‖J‖²_F with J = R D_h'(x) Wᵀ (Proposition 2), averaged over
+  held-out points (Table 1, Figures 2a/2c), and
+* sym(R Wᵀ), the symmetricity of the weight product (Figures 2b/2d, section *Symmetricity of
+  weights product*).
+
+Both come from the same three H × H Gram matrices (:mod:`conservae_lib.chapters.mnist_symmetricity.symmetry_metrics`), so no
+D × D Jacobian is formed. Where ‖∂r/∂x‖_F ≈ 0 (saturated sigmoids, dead ReLUs) sym is undefined
+(NaN), and a run whose Jacobian vanishes at most held-out points, or whose loss is not finite, is
+*degenerate* (:attr:`RunResult.degenerate`): its cells are not tested, never scored.
+
+This module holds the runs: a configuration (:class:`RunSpec`, :data:`GRID`), its settings
+(:class:`Settings`; the CAE penalty ``contraction="eq10"``, ε‖∂r/∂x‖²_F of eq. (10), primary, or
+``"rifai"``, λ‖∂h/∂x‖²_F), one checkpointed run (:func:`train_run`, re-running resumes with identical
+numbers) and many (:func:`train_runs`, a process pool). The rest of the chapter's machinery:
+``table1_jobs`` (the runs a profile asks for, and the command line), ``table1`` (Table 1, baselines,
+sensitivity, the ledger's inputs), ``readings`` (ε of eq. (10), Rifai's penalty, the optimiser),
+``table1_report`` and ``table1_figures`` (its tables and figures). Chapter: *Empirical
+conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from conservae_lib.data.mnist import MNIST
+from conservae_lib.core.models import AutoEncoder
+from conservae_lib.training.optimizers import OPTIMIZERS
+from conservae_lib.training.progress import progress_bar
+from .symmetry_metrics import filter_cosines, symmetricity_metrics
+from conservae_lib.training.trainer import DivergenceError, fit, renormalize_columns
+
+Tensor = torch.Tensor
+
+__all__ = [
+    "RunSpec", "Settings", "RunResult", "GRID", "CONTRACTIONS", "paper_table1",
+    "train_run", "train_runs", "run_grid", "save_run",
+]
+
+
+#: The CAE penalties: ``eq10`` = ε‖∂r/∂x‖²_F (the paper's eq. 10, primary), ``rifai`` = λ‖∂h/∂x‖²_F.
+CONTRACTIONS: tuple[str, ...] = ("eq10", "rifai")
+
+#: A run is degenerate when its Jacobian vanishes at more than this fraction of the held-out points.
+DEGENERATE_FRACTION: float = 0.5
+
+#: A run did not fit when its held-out reconstruction error is not below this fraction of the error
+#: of predicting the mean training image (a network that collapsed to a constant output).
+NOT_FITTED_RATIO: float = 0.9
+
+
+def paper_table1() -> dict[str, float]:
+    """The paper's Table 1 (fractions) by configuration key, read from the claim ledger (the one
+    place where the paper's numbers are typed)."""
+    from conservae_lib.claims import ledger
+
+    return {s.key: float(ledger.claim(f"table1.{s.key}").paper) for s in GRID}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One cell of Table 1: ``model`` AE or CAE, the activation, weight-length constraint or not."""
+
+    model: str
+    activation: str
+    weight_length: bool
+
+    def __post_init__(self) -> None:
+        if self.model not in ("AE", "CAE"):
+            raise ValueError(f"model must be AE or CAE; got {self.model!r}.")
+        if self.activation not in ("sigmoid", "relu"):
+            raise ValueError(f"activation must be sigmoid or relu; got {self.activation!r}.")
+
+    @property
+    def key(self) -> str:
+        """``AE.relu``, ``CAE.sigmoid_wl`` …: the claim id without ``table1.``."""
+        return f"{self.model}.{self.activation}{'_wl' if self.weight_length else ''}"
+
+    @property
+    def column(self) -> str:
+        """The paper's column heading (ReLU, ReLU+wl, sig., sig.+wl)."""
+        base = "ReLU" if self.activation == "relu" else "sig."
+        return base + ("+wl" if self.weight_length else "")
+
+
+#: The eight configurations of Table 1, in the paper's order (rows AE, CAE; columns left to right).
+GRID: tuple[RunSpec, ...] = tuple(
+    RunSpec(m, a, wl) for m in ("AE", "CAE") for a, wl in (("relu", False), ("relu", True), ("sigmoid", False), ("sigmoid", True))
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Training hyper-parameters shared by every run (the paper does not give them; we chose them).
+
+    ``cae_weight`` is the CAE strength (used only by CAE runs): ε of ε‖∂r/∂x‖²_F (eq. 10) when
+    ``contraction="eq10"``, λ of Rifai's λ‖∂h/∂x‖²_F when ``"rifai"``; ``alpha`` the squared
+    filter length of the weight-length constraint (used only by ``+wl`` runs), ``n_eval`` the
+    number of held-out images at which sym(∂r/∂x) is averaged; ``optimizer`` one of
+    ``training.OPTIMIZERS`` (``sgd`` has momentum 0.9, ``sgd_plain`` none).
+    """
+
+    H: int = 500
+    epochs: int = 100
+    batch_size: int = 200
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    cae_weight: float = 0.1
+    alpha: float = 1.0
+    n_eval: int = 1000
+    metrics_every: int = 2
+    checkpoint_every: int = 10
+    device: str = "auto"
+    contraction: str = "eq10"
+
+    def __post_init__(self) -> None:
+        if self.contraction not in CONTRACTIONS:
+            raise ValueError(f"parameter 'contraction' got {self.contraction!r}, but it must be one of {', '.join(CONTRACTIONS)}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"parameter 'optimizer' got {self.optimizer!r}, but it must be one of {', '.join(OPTIMIZERS)}.")
+        for name in ("H", "epochs", "batch_size", "n_eval", "metrics_every", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"parameter {name!r} got {v!r}, but it must be a positive integer.")
+        for name in ("lr", "cae_weight", "alpha"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"parameter {name!r} got {v!r}, but it must be a positive number.")
+
+
+@dataclass
+class RunResult:
+    """A finished run: its configuration, seed, per-epoch records and the trained model (CPU)."""
+
+    spec: RunSpec
+    seed: int
+    settings: Settings
+    records: list[dict[str, Any]]
+    model: AutoEncoder = field(repr=False)
+    resumed_from: int = 0
+    failure: str | None = None  # why training stopped early (a non-finite loss), else None
+
+    @property
+    def name(self) -> str:
+        """A file name for this run: configuration, optimiser, learning rate, penalty, seed, epochs."""
+        st = self.settings
+        pen = f"_{st.contraction}{st.cae_weight:g}" if self.spec.model == "CAE" else ""
+        return f"{self.spec.key}_{st.optimizer}{st.lr:g}{pen}_seed{self.seed}_ep{st.epochs}"
+
+    @property
+    def wall_s(self) -> float:
+        """Training wall time in seconds (metrics excluded; summed over resumed sessions)."""
+        return float(self.records[-1].get("train_time_s", 0.0)) if self.records else 0.0
+
+    @property
+    def degenerate(self) -> str | None:
+        """Why this run cannot be scored (one sentence), or None when it can: training stopped on a
+        non-finite loss; the model did not fit (held-out reconstruction error not below
+        :data:`NOT_FITTED_RATIO` × that of predicting the mean image); or at the end ‖∂r/∂x‖_F ≈ 0
+        at most held-out points (saturated sigmoids, dead ReLUs), where the symmetricity is undefined."""
+        if self.failure:
+            return self.failure
+        if not self.records:
+            return "the run recorded nothing"
+        last = self.records[-1]
+        if "loss" in last and not math.isfinite(float(last["loss"])):
+            return f"the training loss is not finite at epoch {last['epoch']}"
+        rec, trivial = last.get("rec_err"), last.get("rec_trivial")
+        if rec is not None and trivial and not rec < NOT_FITTED_RATIO * trivial:
+            return (f"{self.spec.key} seed {self.seed}: the model did not learn to reconstruct (held-out error {rec:.3g}, "
+                    f"as large as the {trivial:.3g} of predicting the mean image)")
+        frac = float(last.get("degenerate_frac", 0.0))
+        if frac > DEGENERATE_FRACTION or not math.isfinite(float(last.get("jac_sym", float("nan")))):
+            return (f"{self.spec.key} seed {self.seed}: ‖∂r/∂x‖_F ≈ 0 at {100 * frac:.0f} % of the held-out points "
+                    "after training (saturated or dead hidden units), so its symmetricity is undefined")
+        return None
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(epochs, values) of a metric over the records that carry it."""
+        rows = [r for r in self.records if key in r]
+        return np.array([r["epoch"] for r in rows]), np.array([r[key] for r in rows], dtype=float)
+
+    def final(self, key: str = "jac_sym") -> float:
+        """The metric's last recorded value (NaN when the run recorded none)."""
+        v = self.series(key)[1]
+        return float(v[-1]) if len(v) else float("nan")
+
+    def at_epoch(self, key: str, epoch: int) -> float | None:
+        for r in self.records:
+            if r["epoch"] == epoch and key in r:
+                return float(r[key])
+        return None
+
+
+# ----------------------------------------------------------------------------- training
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def train_run(
+    spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str | Path | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Train one configuration with one seed (initialisation and batch order both from ``seed``).
+
+    Metrics (:func:`~conservae_lib.chapters.mnist_symmetricity.symmetry_metrics.symmetricity_metrics` on the first ``n_eval``
+    test images, their reconstruction error ``rec_err`` and the mean filter cosine) are recorded at
+    epoch 0, every ``metrics_every`` epochs and at the end, besides the loss and the training wall time that
+    :func:`~conservae_lib.training.trainer.fit` records. A CAE run adds ε‖∂r/∂x‖²_F (eq. 10) or
+    λ‖∂h/∂x‖²_F (``settings.contraction``). With ``checkpoint_dir`` the run is checkpointed under
+    a name that encodes the configuration, settings, seed and data, so a re-run resumes (or, when
+    finished, just reloads) and gives the same numbers. A run whose loss becomes non-finite is
+    returned with ``failure`` set (see :attr:`RunResult.degenerate`), not raised.
+    """
+    model = AutoEncoder(data.x_train.shape[1], settings.H, spec.activation, tied=False, seed=seed)
+    if spec.weight_length:
+        renormalize_columns(model, settings.alpha)  # start on the constraint set
+    x_eval = data.x_test[: settings.n_eval]
+    ckpt = None
+    if checkpoint_dir is not None:
+        unused = {"device"} | ({"cae_weight", "contraction"} if spec.model == "AE" else set())  # an AE has no penalty
+        tag = _digest({"spec": asdict(spec), "settings": {k: v for k, v in asdict(settings).items() if k not in unused},
+                       "seed": seed, "data": data.description, "source": data.source})
+        ckpt = Path(checkpoint_dir) / f"{spec.key}_seed{seed}_{tag}.pt"
+    cae = spec.model == "CAE"
+    trivial = float(((x_eval - data.x_train.mean(dim=0)) ** 2).sum(dim=1).mean())  # predicting the mean image
+    try:
+        history = fit(
+            model, data.x_train, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+            optimizer=settings.optimizer,
+            contraction=settings.cae_weight if cae and settings.contraction == "eq10" else 0.0,
+            encoder_contraction_weight=settings.cae_weight if cae and settings.contraction == "rifai" else 0.0,
+            weight_length=settings.alpha if spec.weight_length else None,
+            metrics=lambda m: _run_metrics(m, x_eval, trivial), metrics_every=settings.metrics_every,
+            seed=seed, device=settings.device, progress=progress, desc=f"{spec.key} seed {seed}",
+            checkpoint=ckpt, checkpoint_every=settings.checkpoint_every,
+        )
+    except DivergenceError as err:
+        model.to("cpu")
+        return RunResult(spec, seed, settings, [], model, 0, failure=str(err).split(". ")[0] + ".")
+    model.to("cpu")
+    return RunResult(spec, seed, settings, history.records, model, history.resumed_from)
+
+
+def _run_metrics(model: AutoEncoder, x_eval: Tensor, trivial: float) -> dict[str, float]:
+    x = x_eval.to(model.W.device, model.W.dtype)
+    rec = float(((model(x) - x) ** 2).sum(dim=1).mean())
+    return {**symmetricity_metrics(model, x), "rec_err": rec, "rec_trivial": trivial,
+            "filter_cos": float(filter_cosines(model).mean())}
+
+
+def save_run(run: RunResult, folder: str | Path) -> Path:
+    """Write one run's small result file ``<folder>/<run.name>.json`` (configuration, settings,
+    seed, per-epoch records, wall time, degenerate or not); the ``full`` profile publishes these."""
+    from conservae_lib.foundations.files import save_json
+
+    return save_json(Path(folder) / f"{run.name}.json", {
+        "config": run.spec.key, "seed": run.seed, "settings": asdict(run.settings), "wall_s": run.wall_s,
+        "degenerate": run.degenerate, "records": run.records})
+
+
+def run_grid(
+    specs: Iterable[RunSpec], seeds: Sequence[int], settings: Settings, data: MNIST,
+    checkpoint_dir: str | Path | None = None, progress: bool = True, workers: int = 1,
+) -> list[RunResult]:
+    """Every configuration × every seed (see :func:`train_runs` for ``workers``), sorted as Table 1."""
+    specs = list(specs)
+    jobs = [(s, settings, seed) for seed in seeds for s in specs]  # seed-major: every configuration gets seed 0 first
+    out = train_runs(jobs, data, checkpoint_dir, progress=progress, workers=workers)
+    return sorted(out, key=lambda r: ([g.key for g in GRID].index(r.spec.key) if r.spec in GRID else 99, r.seed))
+
+
+def _pool_initializer(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _train_job(spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str) -> None:
+    """One run in a worker process; its result reaches the parent through the checkpoint."""
+    train_run(spec, settings, data, seed, checkpoint_dir, progress=False)
+
+
+def train_runs(
+    jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, checkpoint_dir: str | Path | None = None,
+    progress: bool = True, workers: int = 1,
+) -> list[RunResult]:
+    """:func:`train_run` for each (configuration, settings, seed) of ``jobs``, in order.
+
+    With ``workers`` > 1, a checkpoint folder and a CPU device, the unfinished runs are first
+    trained in a pool of ``workers`` processes with ``torch.get_num_threads() // workers``
+    threads each (several small single-threaded trainings use a CPU's cores better than one run
+    with all threads: the performance appendix measures it), then every run is read back from
+    its finished checkpoint. The numbers are those of a run with that many threads; a GPU, or
+    ``workers=1``, trains the runs one after another in this process.
+    """
+    from conservae_lib.training.runtime import select_device
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer; got {workers!r}.")
+    jobs = list(jobs)
+    if workers > 1 and len(jobs) > 1 and checkpoint_dir is not None and all(
+            select_device(st.device).type == "cpu" for _, st, _ in jobs):
+        _train_in_pool(jobs, data, Path(checkpoint_dir), workers, progress)
+    jobs_it = progress_bar(jobs, "runs", progress)
+    return [train_run(s, st, data, seed, checkpoint_dir, progress) for s, st, seed in jobs_it]
+
+
+def _train_in_pool(jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, checkpoint_dir: Path,
+                   workers: int, progress: bool) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, torch.get_num_threads() // workers)
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_pool_initializer, initargs=(threads,)) as pool:
+        futures = [pool.submit(_train_job, s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs]
+        done = progress_bar(as_completed(futures), f"runs ({workers} processes)", progress, total=len(futures))
+        for fut in done:
+            fut.result()  # re-raise a worker's error here

@@ -1,0 +1,175 @@
+"""Chapter 04's figures: Figure 1 (encoder beside decoder filters), Figure 2 (symmetricity during
+training), pre-activations against the sigmoid's high-curvature band, the ε rule, the optimiser readings.
+
+Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .empirical import GRID, RunResult
+from .table1 import curves
+
+Tensor = torch.Tensor
+
+__all__ = ["plot_fig2", "plot_filter_grid", "plot_fig1", "plot_hidden_distributions", "plot_epsilon", "plot_readings",
+           "epsilon_figure", "readings_figure", "fig2_figure", "hidden_figure"]
+
+_COLORS = {"AE": "tab:blue", "CAE": "tab:red"}
+
+
+def plot_fig2(axes: Sequence[plt.Axes], results: Sequence[RunResult]) -> None:
+    """Figure 2 a–d: sym(∂r/∂x) and sym(R Wᵀ) against training epochs, sigmoid (a, b) and ReLU (c, d).
+
+    Lines are the mean over seeds, bands ± one standard deviation; dashed lines are the
+    weight-length-constrained runs.
+    """
+    jac, rw = curves(results, "jac_sym"), curves(results, "rw_sym")
+    panels = [("sigmoid", jac, r"(a) sigmoid: sym$(\partial r/\partial x)$"),
+              ("sigmoid", rw, r"(b) sigmoid: sym$(RW^\top)$"),
+              ("relu", jac, r"(c) ReLU: sym$(\partial r/\partial x)$"),
+              ("relu", rw, r"(d) ReLU: sym$(RW^\top)$")]
+    for ax, (act, data, title) in zip(axes, panels):
+        for spec in GRID:
+            if spec.activation != act or spec.key not in data:
+                continue
+            ep, mean, sd = data[spec.key]
+            ls = "--" if spec.weight_length else "-"
+            ax.plot(ep, mean, ls, color=_COLORS[spec.model], label=spec.model + (" + wl" if spec.weight_length else ""))
+            ax.fill_between(ep, mean - sd, mean + sd, color=_COLORS[spec.model], alpha=0.15, lw=0)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("symmetricity")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+
+
+def plot_filter_grid(ax: plt.Axes, filters: Tensor | np.ndarray, n: int = 36, title: str | None = None,
+                     shape: tuple[int, int] = (28, 28)) -> plt.Axes:
+    """The first ``n`` columns of a D × H weight matrix as a square grid of images, each filter
+    scaled to its own range (so that shapes, not magnitudes, are compared)."""
+    F = np.asarray(filters.detach().cpu() if isinstance(filters, Tensor) else filters)[:, :n]
+    side = int(math.ceil(math.sqrt(F.shape[1])))
+    h, w = shape
+    canvas = np.full((side * (h + 1) + 1, side * (w + 1) + 1), np.nan)
+    for k in range(F.shape[1]):
+        f = F[:, k].reshape(h, w)
+        f = (f - f.min()) / (f.max() - f.min() + 1e-12)
+        r, c = divmod(k, side)
+        canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = f
+    ax.imshow(canvas, cmap="gray", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_fig1(run: RunResult, n: int = 36) -> plt.Figure:
+    """Figure 1: encoder filters W (left) beside decoder filters Rᵀ (right) of one trained model."""
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
+    plot_filter_grid(axes[0], run.model.W, n, r"encoder filters $W$")
+    plot_filter_grid(axes[1], run.model.R, n, r"decoder filters $R^\top$")
+    fig.suptitle(f"{run.spec.key}, seed {run.seed}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_hidden_distributions(axes: Sequence[plt.Axes], stats: dict[str, dict[str, Any]],
+                              band: tuple[float, float] | None = None, bins: int = 120) -> None:
+    """Histograms of the pre-activations u = Wᵀx + b of held-out images, one panel per model,
+    with the sigmoid's high-curvature band shaded when given."""
+    for ax, (label, s) in zip(axes, stats.items()):
+        u = s["u"]
+        lo, hi = np.percentile(u, [0.5, 99.5])
+        ax.hist(u, bins=bins, range=(min(lo, -6), max(hi, 6)), density=True, color="0.35")
+        if band is not None and "sigmoid" in label:
+            for sign in (-1, 1):
+                ax.axvspan(*(sorted((sign * band[0], sign * band[1]))), color="tab:orange", alpha=0.25, lw=0)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(r"pre-activation $u = W^\top x + b$")
+    axes[0].set_ylabel("density")
+
+
+def plot_epsilon(axes: Sequence[plt.Axes], rows: Sequence[dict[str, Any]], tolerance: float) -> None:
+    """The ε rule and the cells' sensitivity to ε: (left) held-out reconstruction error relative
+    to the AE's against ε, with the rule's bound; (right) sym(∂r/∂x) against ε; chosen ε circled."""
+    for key in sorted({r["config"] for r in rows}):
+        mine = sorted((r for r in rows if r["config"] == key), key=lambda r: r["eps"])
+        eps = [r["eps"] for r in mine]
+        ls = "--" if key.endswith("_wl") else "-"
+        color = "tab:orange" if "sigmoid" in key else "tab:purple"
+        axes[0].plot(eps, [r["ratio"] for r in mine], ls, marker="o", ms=3, color=color, label=key)
+        axes[1].plot(eps, [r["sym"] for r in mine], ls, marker="o", ms=3, color=color, label=key)
+        for r in mine:
+            if r["chosen"]:
+                axes[0].plot([r["eps"]], [r["ratio"]], "o", ms=9, mfc="none", color=color)
+                axes[1].plot([r["eps"]], [r["sym"]], "o", ms=9, mfc="none", color=color)
+    axes[0].axhline(1 + tolerance, color="0.4", lw=0.8, ls=":")
+    axes[0].set_ylabel("reconstruction error / AE's")
+    axes[1].set_ylabel(r"sym$(\partial r/\partial x)$")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\varepsilon$ of eq. (10)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+
+
+def plot_readings(axes: Sequence[plt.Axes], by_reading: Mapping[str, Sequence[RunResult]], keys: Sequence[str]) -> None:
+    """sym(∂r/∂x) against the epoch, one panel per configuration key, one line per reading."""
+    styles = ["-", "--", ":", "-."]
+    for ax, key in zip(axes, keys):
+        for (name, runs), ls in zip(by_reading.items(), styles):
+            run = next((r for r in runs if r.spec.key == key), None)
+            if run is not None and run.records:
+                ep, v = run.series("jac_sym")
+                ax.plot(ep, v, ls, label=name)
+        ax.set_title(key, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(r"sym$(\partial r/\partial x)$")
+    axes[0].legend(fontsize=8)
+
+
+def epsilon_figure(rows: Sequence[dict[str, Any]], tolerance: float, labels: Mapping[str, str]) -> plt.Figure:
+    """:func:`plot_epsilon` on a figure of its own (section *Choosing ε*), one row of panels per optimiser."""
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    fig, axes = plt.subplots(len(optimizers), 2, figsize=(10, 3.4 * len(optimizers)), squeeze=False)
+    for o, pair in zip(optimizers, axes):
+        plot_epsilon(pair, [r for r in rows if r["optimizer"] == o], tolerance)
+        for ax in pair:
+            ax.set_title(labels.get(o, o), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def readings_figure(by_reading: Mapping[str, Sequence[RunResult]],
+                    keys: Sequence[str] = ("AE.sigmoid", "AE.relu", "CAE.sigmoid", "CAE.relu")) -> plt.Figure:
+    """:func:`plot_readings` on a figure of its own, one panel per configuration of ``keys``."""
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), sharey=True)
+    plot_readings(axes, by_reading, list(keys))
+    fig.tight_layout()
+    return fig
+
+
+def fig2_figure(results: Sequence[RunResult], title: str | None = None) -> plt.Figure:
+    """Figure 2 a–d (:func:`plot_fig2`) on a 2 × 2 figure, under ``title`` (the reading) when given."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    plot_fig2(axes.ravel(), results)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def hidden_figure(stats: dict[str, dict[str, Any]], band: tuple[float, float] | None = None) -> plt.Figure:
+    """:func:`plot_hidden_distributions` of four models on a figure of its own."""
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3), sharey=False)
+    plot_hidden_distributions(axes, stats, band)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,219 @@
+"""The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
+
+From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the base
+:class:`~conservae_lib.chapters.mnist_symmetricity.empirical.Settings`, the optimiser readings, ε of eq. (10) per optimiser and CAE
+cell (:func:`cell_settings`), the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
+the data-set check (some cells once more on other data, :func:`load_check_data`); :func:`train_table1` trains
+them all, for the chapter and for the command line ``python -m conservae_lib pretrain PROFILE``
+(:mod:`conservae_lib.tooling.cli`).
+Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from conservae_lib.data.mnist import MNIST
+from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
+from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readings, reading_summary
+
+__all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
+           "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "Table1Runs", "train_table1",
+           "load_check_data", "data_check_jobs", "PARAMETERS"]
+
+#: How the book names the optimisers (``training.OPTIMIZERS``).
+OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
+                                    "lbfgs": "L-BFGS"}
+
+
+def settings_from(cfg: Any) -> Settings:
+    """The base :class:`Settings` of a chapter configuration (:data:`PARAMETERS`), with eq. (10) as the CAE
+    penalty and the first optimiser reading; :func:`optimizer_settings` gives each reading its own optimiser
+    and learning rate, :func:`cell_settings` each CAE cell its ε once
+    :func:`~conservae_lib.chapters.mnist_symmetricity.readings.choose_epsilon` has chosen it. Refuses, naming the parameter,
+    values that cannot work together."""
+    cells = {s.key for s in GRID}
+    unknown = [k for k in cfg.get("data_check_cells", []) if k not in cells]
+    if unknown:
+        raise ValueError(f"parameter 'data_check_cells' names {unknown[0]!r}, which is not a Table 1 cell; the cells "
+                         f"are {', '.join(s.key for s in GRID)}.")
+    for name in ("eps_epochs", "sens_epochs"):
+        if name in cfg and cfg[name] > cfg["epochs"]:
+            raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
+                             "since its runs are compared with the main runs at that epoch.")
+    if len(cfg["optimizers"]) != len(cfg["lrs"]) or not cfg["optimizers"]:
+        raise ValueError(f"parameters 'optimizers' and 'lrs' must be non-empty and of one length; got "
+                         f"{len(cfg['optimizers'])} and {len(cfg['lrs'])}.")
+    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lrs"][0]),
+                    optimizer=cfg["optimizers"][0], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
+                    metrics_every=cfg["metrics_every"], checkpoint_every=cfg["checkpoint_every"], device=cfg["device"],
+                    contraction="eq10")
+
+
+def cell_settings(settings: Settings, spec: RunSpec, eps: Mapping[str, float] | None = None) -> Settings:
+    """The settings of one cell: ``settings`` for an AE, with the cell's ε of eq. (10) for a CAE."""
+    if spec.model == "AE":
+        return settings
+    if eps is None or spec.key not in eps:
+        raise ValueError(f"cell {spec.key} needs its ε (choose_epsilon) before it can be trained.")
+    return replace(settings, contraction="eq10", cae_weight=float(eps[spec.key]))
+
+
+def grid_jobs(settings: Settings, seeds: Sequence[int], model: str | None = None,
+              eps: Mapping[str, float] | None = None) -> list[tuple[RunSpec, Settings, int]]:
+    """(configuration, settings, seed) for the Table 1 cells of ``model`` (None: all), seed-major."""
+    return [(s, cell_settings(settings, s, eps), seed) for seed in seeds for s in GRID if model in (None, s.model)]
+
+
+def optimizer_settings(settings: Settings, cfg: Any) -> dict[str, Settings]:
+    """The optimiser readings of the chapter: name (the optimiser's) → its settings, from the
+    profile's ``optimizers`` and ``lrs``; everything else as in ``settings``."""
+    if len(set(cfg["optimizers"])) != len(cfg["optimizers"]):
+        raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg['optimizers']!r}.")
+    return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg["optimizers"], cfg["lrs"])}
+
+
+def by_optimizer(runs: Iterable[RunResult]) -> dict[str, list[RunResult]]:
+    """Runs grouped by their optimiser, in Table 1's order within each group."""
+    out: dict[str, list[RunResult]] = {}
+    for r in runs:
+        out.setdefault(r.settings.optimizer, []).append(r)
+    order = [g.key for g in GRID]
+    return {k: sorted(v, key=lambda r: (order.index(r.spec.key), r.seed)) for k, v in out.items()}
+
+
+def rifai_jobs(settings: Settings, weight: float, seed: int) -> list[tuple[RunSpec, Settings, int]]:
+    """The CAE cells under the second reading, Rifai's λ‖∂h/∂x‖²_F with λ = ``weight`` (one seed)."""
+    rifai = replace(settings, contraction="rifai", cae_weight=float(weight))
+    return [(s, rifai, seed) for s in GRID if s.model == "CAE"]
+
+
+def seeds_from(cfg: Any) -> list[int]:
+    """``n_seeds`` consecutive seeds starting at ``seed``."""
+    return [cfg["seed"] + i for i in range(cfg["n_seeds"])]
+
+
+def variations_from(cfg: Any, lr: float) -> list[tuple[str, str, Any]]:
+    """The one-at-a-time changes of the sensitivity table: learning rate ``lr`` × each of
+    ``sens_lr_factor`` (AE, sigmoid and ReLU), batch size (AE sigmoid) and α (AE sigmoid+wl and
+    ReLU+wl); ε has its own table."""
+    out: list[tuple[str, str, Any]] = []
+    out += [(k, "lr", float(lr * f)) for f in cfg["sens_lr_factor"] for k in ("AE.sigmoid", "AE.relu")]
+    out += [("AE.sigmoid", "batch_size", int(v)) for v in cfg["sens_batch_size"]]
+    out += [(k, "alpha", float(v)) for v in cfg["sens_alpha"] for k in ("AE.sigmoid_wl", "AE.relu_wl")]
+    return out
+
+
+def sensitivity_jobs(settings: Settings, cfg: Any) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs behind :func:`sensitivity` (trained in the same pool as the others)."""
+    specs = {s.key: s for s in GRID}
+    short = replace(settings, epochs=cfg["sens_epochs"])
+    return [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg, settings.lr)]
+
+
+def load_data(cfg: Any) -> MNIST:
+    """MNIST as the chapter's ``data_source`` / ``data_root`` / ``n_train`` / ``n_test`` ask."""
+    from conservae_lib.data.mnist import load_mnist
+
+    return load_mnist(cfg["data_source"], cfg["data_root"], seed=cfg["seed"], n_train=cfg["n_train"], n_test=cfg["n_test"])
+
+
+@dataclass
+class Table1Runs:
+    """Every run chapter 04 trains under a profile, and what the blind rules decided from them.
+
+    ``eps``: per optimiser reading, ε of eq. (10) per CAE cell (the ε rule applied under that optimiser);
+    ``eps_rows``: one row per short ε run (with its ``optimizer``); ``seed0``: per optimiser, its first-seed
+    runs of the eight cells; ``summaries``: their :func:`~conservae_lib.chapters.mnist_symmetricity.readings.reading_summary`;
+    ``coprimary``: the primary reading(s) (:func:`~conservae_lib.chapters.mnist_symmetricity.readings.primary_readings`);
+    ``lead``: the co-primary that trains the single-reading extras
+    (:func:`~conservae_lib.chapters.mnist_symmetricity.readings.lead_reading`); ``runs``: per co-primary, every seed of the eight
+    cells in Table 1's order; ``rifai``: the CAE cells under Rifai's penalty (lead, first seed); ``check_data``,
+    ``check_runs``: the data-set check (lead, first seed; None and [] when there is none); ``every``: every run on
+    the chapter's own data, each once."""
+
+    eps: dict[str, dict[str, float]]
+    eps_rows: list[dict[str, Any]]
+    eps_runs: list[RunResult]
+    seed0: dict[str, list[RunResult]]
+    summaries: dict[str, dict[str, Any]]
+    coprimary: list[str]
+    lead: str
+    runs: dict[str, list[RunResult]]
+    rifai: list[RunResult]
+    check_data: MNIST | None
+    check_runs: list[RunResult]
+    every: list[RunResult] = field(repr=False)
+
+    @property
+    def other_readings(self) -> dict[str, list[RunResult]]:
+        """The one-seed readings that are not co-primary (other optimisers, Rifai's penalty)."""
+        return {**{o: rs for o, rs in self.seed0.items() if o not in self.coprimary}, "rifai": self.rifai}
+
+
+def train_table1(cfg: Any, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
+                 workers: int = 1) -> Table1Runs:
+    """Train what chapter 04 needs, in four stages (each a pool of ``workers`` processes on a CPU):
+
+    1. the AE cells of every optimiser reading (first seed) and, under every optimiser, the short ε runs;
+       then ε of eq. (10) per optimiser and CAE cell by :func:`~conservae_lib.chapters.mnist_symmetricity.readings.choose_epsilon`
+       against that optimiser's AEs;
+    2. the CAE cells of every optimiser reading (first seed), each with its optimiser's ε; then the primary
+       reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
+    3. the other seeds of every co-primary, and under the lead the second CAE reading (Rifai's penalty) and the
+       sensitivity runs;
+    4. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
+    """
+    settings = settings_from(cfg)
+    by_opt = optimizer_settings(settings, cfg)
+
+    def train(jobs: Sequence[tuple[RunSpec, Settings, int]], on: MNIST = data) -> list[RunResult]:
+        return train_runs(jobs, on, checkpoint_dir, progress=progress, workers=workers)
+
+    ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "AE")]
+    eps_jobs = [j for st in by_opt.values() for j in epsilon_jobs(st, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])]
+    trained = train(ae_jobs + eps_jobs)
+    ae_runs, eps_runs = trained[: len(ae_jobs)], trained[len(ae_jobs):]
+    ae_by, eps_by = by_optimizer(ae_runs), by_optimizer(eps_runs)
+    eps, eps_rows = {}, []
+    for o in by_opt:
+        eps[o], rows = choose_epsilon(ae_by[o], eps_by[o], cfg["eps_epochs"], cfg["eps_tolerance"])
+        eps_rows += [{"optimizer": o, **row} for row in rows]
+    cae_jobs = [j for o, st in by_opt.items() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps[o])]
+    cae_runs = train(cae_jobs)
+    seed0 = by_optimizer(ae_runs + cae_runs)
+    summaries = {o: reading_summary(seed0[o]) for o in by_opt}
+    coprimary = primary_readings(summaries)
+    lead = lead_reading(seed0, coprimary)
+    more = [j for o in coprimary for j in grid_jobs(by_opt[o], seeds_from(cfg)[1:], eps=eps[o])]
+    rifai = rifai_jobs(by_opt[lead], cfg["rifai_weight"], cfg["seed"])
+    trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
+    every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
+    check_data = load_check_data(cfg, data)
+    check_runs = train(data_check_jobs(cfg, by_opt[lead], eps[lead]), check_data) if check_data is not None else []
+    return Table1Runs(eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead,
+                      {o: every_seed[o] for o in coprimary}, trained[len(more): len(more) + len(rifai)], check_data,
+                      check_runs, ae_runs + eps_runs + cae_runs + trained)
+
+
+def load_check_data(cfg: Any, data: MNIST) -> MNIST | None:
+    """The data of the data-set check: ``data_check_n_train`` training images of ``data_check_source``
+    (from ``data_check_root``) and the chapter's ``n_test`` held-out images of the same source; None when
+    that is the chapter's own data (the ``full`` profile), so there is nothing to compare."""
+    if cfg["data_check_source"] == data.source and cfg["data_check_n_train"] == len(data.x_train):
+        return None
+    from conservae_lib.data.mnist import load_mnist
+
+    return load_mnist(cfg["data_check_source"], cfg["data_check_root"], seed=cfg["seed"],
+                      n_train=cfg["data_check_n_train"], n_test=cfg["n_test"])
+
+
+def data_check_jobs(cfg: Any, psettings: Settings, eps: Mapping[str, float]) -> list[tuple[RunSpec, Settings, int]]:
+    """The runs of the data-set check: each of ``data_check_cells`` under the primary settings
+    ``psettings`` (a CAE cell with its ε), first seed."""
+    specs = {s.key: s for s in GRID}
+    return [(specs[k], cell_settings(psettings, specs[k], eps), cfg["seed"]) for k in cfg["data_check_cells"]]
+
+
+# ------------------------------------------------------------------------- chapter 04's parameters

@@ -1,0 +1,247 @@
+"""The built book, opened in a real browser (headless Debian Chromium driven by playwright).
+
+One session builds the book once (``jupyter-book build book -W -n --keep-going`` on a copy, see
+the session fixture ``site`` of ``conftest.py``), serves ``_build/html`` over HTTP on localhost, and
+visits every page of the table of contents with every request leaving localhost blocked. The
+tests below then check what a reader would see: no console errors, no failed or external
+requests, rendered math, loaded images, working internal links and Colab buttons that open the
+page's own notebook. Screenshots of the landing page and of one chapter go to ``artifacts/``.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+
+from conservae_lib.tooling import booktools
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+PAGE_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class Visit:
+    docname: str
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    math_elements: int = 0
+    math_rendered: int = 0
+    math_errors: int = 0
+    broken_images: list[str] = field(default_factory=list)
+    n_images: int = 0
+    links: list[str] = field(default_factory=list)
+    colab: list[str] = field(default_factory=list)
+    colab_visible: str | None = None  # href of the Colab entry shown after clicking the launch button
+    scorecard_ids: list[str] = field(default_factory=list)  # first-column ids of the scorecard table
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (installs Debian's chromium; "
+                    "never `playwright install`).", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: run `make setup` (it is in the [test] extra).", pytrace=False)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+_PAGE_FACTS = """() => {
+  const math = Array.from(document.querySelectorAll('.math'));
+  return {
+    math_elements: math.length,
+    math_rendered: math.filter(e => e.querySelector('mjx-container')).length,
+    math_errors: document.querySelectorAll('mjx-merror').length,
+    images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth, i.naturalHeight]),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    scorecard: Array.from(document.querySelectorAll('.scorecard table tbody tr td:first-child code'))
+                    .map(e => e.textContent.trim()),
+  };
+}"""
+
+
+@pytest.fixture(scope="session")
+def visits(site, server, browser) -> dict[str, Visit]:
+    """Every page of the table of contents, visited once; what the browser saw on each."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    current: list[Visit] = []
+
+    def route(r):
+        if r.request.url.startswith(server) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            current[-1].external.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    out: dict[str, Visit] = {}
+    chapter_shot = None
+    for docname in booktools.toc_docnames(ROOT):
+        visit = Visit(docname, server + docname + ".html")
+        current.append(visit)
+        page = context.new_page()
+        page.on("console", lambda m, v=visit: v.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, v=visit: v.console_errors.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r, v=visit: v.failed.append(f"{r.url} ({r.failure})")
+                if r.url not in v.external else None)
+        page.on("response", lambda r, v=visit: v.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+        page.goto(visit.url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        # MathJax typesets after load; wait for it where the page has math.
+        if page.evaluate("() => document.querySelector('.math') !== null"):
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=PAGE_TIMEOUT_MS)
+            page.evaluate("() => MathJax.startup.promise")
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
+                               timeout=PAGE_TIMEOUT_MS)
+        facts = page.evaluate(_PAGE_FACTS)
+        visit.math_elements, visit.math_rendered = facts["math_elements"], facts["math_rendered"]
+        visit.math_errors = facts["math_errors"]
+        visit.n_images = len(facts["images"])
+        visit.broken_images = [src for src, complete, w, h in facts["images"] if not (complete and w > 0 and h > 0)]
+        visit.links = facts["links"]
+        visit.colab = [href for href in facts["links"] if "colab.research.google.com" in href]
+        visit.scorecard_ids = facts["scorecard"]
+        if docname.startswith("notebooks/"):
+            # the reader's path: click the launch (rocket) button, the Colab entry appears
+            toggle = page.locator(".dropdown-launch-buttons button.dropdown-toggle")
+            if toggle.count():
+                toggle.first.click()
+                entry = page.locator('.dropdown-launch-buttons a[href*="colab.research.google.com"]')
+                entry.first.wait_for(state="visible", timeout=5_000)
+                if entry.first.inner_text().strip() == "Open in Colab":
+                    visit.colab_visible = entry.first.get_attribute("href")
+        if docname == booktools.toc_docnames(ROOT)[0]:
+            page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+        elif chapter_shot is None and docname.startswith("notebooks/"):
+            chapter_shot = ARTIFACTS / f"chapter-{Path(docname).name}.png"
+            page.screenshot(path=str(chapter_shot), full_page=False)
+        page.close()
+        out[docname] = visit
+    context.close()
+    return out
+
+
+def _report(visits, attr):
+    return {d: getattr(v, attr) for d, v in visits.items() if getattr(v, attr)}
+
+
+def test_every_toc_page_loads_without_console_errors(visits):
+    assert len(visits) == len(booktools.toc_docnames(ROOT))
+    assert not _report(visits, "console_errors")
+
+
+def test_no_request_fails(visits):
+    assert not _report(visits, "failed")
+
+
+def test_no_request_leaves_the_site(visits):
+    assert not _report(visits, "external")
+
+
+def test_math_renders_on_every_page_with_math(visits):
+    with_math = {d: v for d, v in visits.items() if v.math_elements}
+    assert with_math, "no page has math: the check would be vacuous"
+    unrendered = {d: f"{v.math_rendered}/{v.math_elements} rendered, {v.math_errors} errors"
+                  for d, v in with_math.items() if v.math_rendered < v.math_elements or v.math_errors}
+    assert not unrendered
+
+
+def test_every_image_has_a_size(visits):
+    assert any(v.n_images for v in visits.values()), "no images at all: the check would be vacuous"
+    assert not _report(visits, "broken_images")
+
+
+def _ids(html_file: Path, cache: dict) -> set[str]:
+    if html_file not in cache:
+        cache[html_file] = set(re.findall(r'\bid="([^"]+)"', html_file.read_text(errors="replace")))
+    return cache[html_file]
+
+
+def test_every_internal_link_resolves(visits, site, server):
+    cache: dict = {}
+    broken = {}
+    n = 0
+    for docname, v in visits.items():
+        for href in v.links:
+            if not href.startswith(server):
+                continue
+            n += 1
+            url, frag = urldefrag(href)
+            rel = unquote(urlparse(url).path).lstrip("/")
+            target = site / rel
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.setdefault(docname, []).append(href)
+            elif frag and target.suffix == ".html" and unquote(frag) not in _ids(target, cache):
+                broken.setdefault(docname, []).append(href)
+    assert n > 0
+    assert not broken
+
+
+def test_colab_button_opens_the_pages_own_notebook(visits):
+    chapters = [d for d in visits if d.startswith("notebooks/")]
+    assert chapters
+    wrong = {}
+    for docname in chapters:
+        want = booktools.colab_url(docname, ROOT)
+        got = set(visits[docname].colab)
+        if got != {want}:
+            wrong[docname] = {"expected": want, "found": sorted(got)}
+        elif visits[docname].colab_visible != want:
+            wrong[docname] = "no visible 'Open in Colab' entry with that link under the launch (rocket) button"
+        if not (ROOT / "book" / f"{docname}.ipynb").exists():
+            wrong[docname] = f"book/{docname}.ipynb is not in the repository"
+    assert not wrong
+
+
+def test_screenshots_saved(visits):
+    shots = [ARTIFACTS / "landing.png", *ARTIFACTS.glob("chapter-*.png")]
+    assert (ARTIFACTS / "landing.png").stat().st_size > 10_000
+    assert len(shots) >= 2
+
+
+def test_scorecard_page_shows_every_item_of_the_paper(visits):
+    from conservae_lib.chapters.scorecard import rows as scorecard_data
+
+    pages = {d: v.scorecard_ids for d, v in visits.items() if v.scorecard_ids}
+    assert list(pages) == ["notebooks/90_scorecard"], list(pages)
+    assert pages["notebooks/90_scorecard"][: len(scorecard_data.REGISTRY)] == scorecard_data.registry_ids()
