@@ -5,7 +5,6 @@ One command per part, each sized to end inside the device tool's 10-minute limit
     python3 benchmarks/device_check.py paper   --out "$OUT"     # every chapter, paper profile
     python3 benchmarks/device_check.py full    --out "$OUT" \\
         -p data_source mnist_pkl -p data_root data              # chapters 04 and 07, full profile
-    python3 benchmarks/device_check.py batched --out "$OUT"     # fit_many against one-at-a-time
 
 ``paper`` and ``full`` execute the chapters one at a time (``python -m conservae_lib run
 --force``, each in its own process, so one failing chapter does not stop the others) into a
@@ -16,9 +15,6 @@ command, each chapter's wall time and device, every claim, the performance page'
 which holds ``training.fit``'s fraction of its matmul floor) plus this script's own per-chapter
 status and total — and ``<out>/device_<profile>.log``. A chapter not started before
 ``--deadline-s`` is listed as ``not started``, so the record is written inside the limit.
-
-``batched`` runs ``benchmarks/bench_batched.py`` on the device (one-at-a-time ``training.fit``
-against ``batched.fit_many``, 8 Table-1 runs) into ``<out>/batched.json``.
 
 On this project's 2-core CPU machines the same script is tested with the smoke profile::
 
@@ -80,7 +76,7 @@ def run_chapters(profile: str, names: list[str], params: list[tuple[str, str]], 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("part", choices=("paper", "full", "batched"))
+    p.add_argument("part", choices=("paper", "full"))
     p.add_argument("--profile", default=None, help="profile to run (default: the part's name; smoke to test on a CPU)")
     p.add_argument("--chapters", nargs="*", default=None,
                    help=f"chapters (default: all for paper, {' '.join(FULL_CHAPTERS)} for full)")
@@ -91,14 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--note", default="")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.part == "batched":
-        import torch
-
-        dev = "cuda" if torch.cuda.is_available() else "cpu"
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_batched.py"), "--device", dev,
-               "--out", str(args.out / "batched.json")] + (["--modes", "alone,batched"] if dev == "cuda" else [])
-        return subprocess.run(cmd, cwd=ROOT).returncode
-
     from conservae_lib.chapters.performance import book_runs
     from conservae_lib.foundations.files import save_json
 

@@ -75,7 +75,7 @@ def ids() -> list[str]:
 
 
 def ids_of_chapter(chapter: str) -> list[str]:
-    """The registered claim ids that a chapter (key as in ``scorecard_sources.CHAPTER_NOTEBOOKS``) checks."""
+    """The registered claim ids that a chapter (key as in its folder under ``conservae_lib/chapters``) checks."""
     return [c.id for c in CLAIMS.values() if c.chapter == chapter]
 
 

@@ -9,7 +9,7 @@ the scorecard (chapter 90) lists them all, in this order.
 The registry
 ------------
 :data:`CLAIMS` maps each id to a :class:`Claim`: the chapter key (as in
-``scorecard_sources.CHAPTER_NOTEBOOKS``), ``where`` in the paper, a short ``quote`` of the paper's
+its folder under ``conservae_lib/chapters``), ``where`` in the paper, a short ``quote`` of the paper's
 words (abridged), ``statement`` (the claim in our words), ``paper`` (the paper's value as a fraction,
 None for a qualitative claim), ``statistic`` (what ``judge`` expects in ``values``), the ``rule``
 (:mod:`conservae_lib.claims.ledger_rules`) and ``trained`` (whether the values come from training runs, so

@@ -36,7 +36,9 @@ def check_conservative(
 
     Returns a dict of floats:
 
-    * ``sym_mean``, ``asym_max`` — mean of sym(∂r/∂x) and max of 1 − sym over the points;
+    * ``sym_mean``, ``asym_max`` — mean of sym(∂r/∂x) and max of 1 − sym over the points where
+      ∂r/∂x ≠ 0 (sym is 0/0, NaN, where the Jacobian vanishes — a dead ReLU point: such points are
+      left out, as chapter 04 does; both are NaN when every point is);
     * ``circulation_mean``, ``circulation_max`` — mean and largest relative circulation (see
       :func:`~conservae_lib.core.fields.circulation`) around circles of ``radius`` centred at (up to
       ``n_loops``) of the points, each in a random 2-plane;
@@ -62,7 +64,10 @@ def check_conservative(
         "path_dependence_max": float((pd.abs() / scale).max()),
     }
     if sym is not None:
-        out.update(sym_mean=float(sym.mean()), asym_max=float((1 - sym).max()))
+        defined = sym[~torch.isnan(sym)]
+        nan = float("nan")
+        out.update(sym_mean=float(defined.mean()) if len(defined) else nan,
+                   asym_max=float((1 - defined).max()) if len(defined) else nan)
     return out
 
 

@@ -3,16 +3,18 @@
 * :func:`jacobian` — ∂r/∂x for a batch: the closed form R D_h' Wᵀ of Proposition 2 for a
   one-layer :class:`~conservae_lib.core.models.AutoEncoder`, autograd for anything else.
 * :func:`symmetricity` — sym(A) = ‖(A + Aᵀ)/2‖²_F / ‖A‖²_F, the paper's measure (section
-  *Empirical conservativeness*): 1 for a symmetric matrix, 0 for an antisymmetric one.
+  *Empirical conservativeness*): 1 for a symmetric matrix, 0 for an antisymmetric one, NaN for
+  the zero matrix (0/0: a locally constant field has no symmetricity; every sym(J) here says so).
 * :func:`jacobian_symmetricity` — sym(∂r/∂x) per point, computed for one-layer models from
   H × H Gram matrices (:func:`gram_matrices`) without ever forming a D × D Jacobian.
 * :func:`jacobian_quadratics` — exact ‖J‖²_F and tr(J J) per point for any model (Gram
   matrices for one layer, Jacobians in bounded chunks otherwise);
-  :func:`jacobian_quadratics_estimate`, :func:`jacobian_symmetricity_estimate`,
-  :func:`jacobian_norm2_estimate` — unbiased Hutchinson estimates from batched JVP/VJP products
-  with random sign probes, with their standard errors, for deep models (no D × D matrix formed).
-* :func:`curl_2d`, :func:`curl_2d_grid`, :func:`circulation` — curl and loop integrals, the
-  direct test of path independence (Proposition 1).
+  :func:`jacobian_quadratics_estimate` — unbiased Hutchinson estimates of both (and of sym(J))
+  from batched JVP/VJP products with random sign probes, with their standard errors, for deep
+  models (no D × D matrix formed).
+* :func:`curl_2d`, :func:`circulation` — the exact curl of a 2-D field and loop integrals, the
+  direct test of path independence (Proposition 1); the curl of a field sampled on a grid is
+  :func:`conservae_lib.core.hodge.grid_curl`.
 
 A "field" argument is either a model (an auto-encoder, whose field is r(x) − x) or any callable
 mapping an N × D tensor to an N × D tensor. For auto-encoders :func:`jacobian` returns the
@@ -38,8 +40,7 @@ FieldLike = Union[nn.Module, Callable[[Tensor], Tensor]]
 __all__ = [
     "as_field", "jacobian", "symmetricity", "gram_matrices", "jacobian_symmetricity", "jacobian_norm2",
     "jacobian_quadratics", "QuadraticsEstimate", "jacobian_quadratics_estimate",
-    "jacobian_symmetricity_estimate", "jacobian_norm2_estimate",
-    "curl_2d", "curl_2d_grid", "circulation",
+    "curl_2d", "circulation", "grid_2d", "field_on_grid", "dtype_of",
 ]
 
 
@@ -88,7 +89,10 @@ def symmetricity(A: Tensor) -> Tensor:
     """sym(A) = ‖(A + Aᵀ)/2‖²_F / ‖A‖²_F for a matrix or a batch of matrices (…, D, D).
 
     It lies in [0, 1]: 1 exactly when A is symmetric, 0 when A is antisymmetric, and ½ + O(1/√D)
-    for a matrix of i.i.d. entries. The zero matrix (a constant field) is symmetric: sym = 1.
+    for a matrix of i.i.d. entries. For the zero matrix (a locally constant field) it is 0/0: NaN,
+    as in every sym(J) of the library — a vanishing Jacobian is neither symmetric nor not, and a
+    mean over points that includes one is NaN rather than pulled towards 1 (chapters gate
+    collapsed networks before scoring: :func:`conservae_lib.training.collapse.collapse_reason`).
     """
     A = torch.as_tensor(A)
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
@@ -96,7 +100,12 @@ def symmetricity(A: Tensor) -> Tensor:
     sym = 0.5 * (A + A.transpose(-1, -2))
     num = (sym**2).sum(dim=(-1, -2))
     den = (A**2).sum(dim=(-1, -2))
-    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), _nan_like(den))
+
+
+def _nan_like(t: Tensor) -> Tensor:
+    """A tensor of NaN of ``t``'s shape, dtype and device: sym(J) where ‖J‖_F = 0 (0/0)."""
+    return torch.full_like(t, float("nan"))
 
 
 def gram_matrices(model: AutoEncoder, trace: bool = True) -> tuple[Tensor, Tensor | None]:
@@ -144,7 +153,7 @@ def jacobian_norm2(model: FieldLike, x: Tensor) -> Tensor:
 
 
 def jacobian_symmetricity(model: FieldLike, x: Tensor) -> Tensor:
-    """sym(∂r/∂x) at each point of x (N × D), N values in [0, 1].
+    """sym(∂r/∂x) at each point of x (N × D), N values in [0, 1] (NaN where ∂r/∂x = 0).
 
     For a one-layer model: sym(J) = ½ + tr(J J) / (2 ‖J‖²_F), because
     ‖J + Jᵀ‖²_F = 2‖J‖²_F + 2 tr(J J); both terms come from :func:`_gram_quadratics`, so no
@@ -152,16 +161,14 @@ def jacobian_symmetricity(model: FieldLike, x: Tensor) -> Tensor:
     """
     x = _check_points(x)
     if isinstance(model, AutoEncoder):
-        norm2, trace = _gram_quadratics(model, x)
-        safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
-        return torch.where(norm2 > 0, 0.5 + 0.5 * trace / safe, torch.ones_like(norm2))
+        return _symmetricity_from(*_gram_quadratics(model, x))
     return symmetricity(jacobian(model, x))
 
 
 def _symmetricity_from(norm2: Tensor, trace: Tensor) -> Tensor:
-    """sym(J) = ½ + tr(J J) / (2 ‖J‖²_F), and 1 where ‖J‖_F = 0 (a locally constant field)."""
+    """sym(J) = ½ + tr(J J) / (2 ‖J‖²_F), and NaN where ‖J‖_F = 0 (0/0: a locally constant field)."""
     safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
-    return torch.where(norm2 > 0, 0.5 + 0.5 * trace / safe, torch.ones_like(norm2))
+    return torch.where(norm2 > 0, 0.5 + 0.5 * trace / safe, _nan_like(norm2))
 
 
 def jacobian_quadratics(model: FieldLike, x: Tensor, chunk_size: int = 64) -> tuple[Tensor, Tensor]:
@@ -199,7 +206,8 @@ class QuadraticsEstimate:
     for ‖J‖²_F and tr(J J); for sym(J), a ratio, the bias is O(1/n_probes), below the standard
     error. With random-sign probes the standard deviation of one probe's ‖Jv‖² is at most
     √2 ‖J‖²_F (and that of (Jᵀv)·(Jv) at most √2 ‖J‖²_F), so se/‖J‖²_F ≤ √(2/n_probes) in the worst
-    case; for a Jacobian with many comparable singular values it is far smaller.
+    case; for a Jacobian with many comparable singular values it is far smaller. Where the
+    estimated ‖J‖²_F is 0 (J = 0), ``symmetricity`` and ``symmetricity_se`` are NaN (0/0).
     """
 
     norm2: Tensor
@@ -251,23 +259,11 @@ def jacobian_quadratics_estimate(
     sym = _symmetricity_from(norm2, trace)
     safe = torch.where(norm2 > 0, norm2, torch.ones_like(norm2))
     ratio = trace / safe
-    sym_se = torch.where(norm2 > 0, 0.5 * (b - ratio * a).std(dim=0) / (root_k * safe), torch.zeros_like(norm2))
+    sym_se = torch.where(norm2 > 0, 0.5 * (b - ratio * a).std(dim=0) / (root_k * safe), _nan_like(norm2))
     return QuadraticsEstimate(
         norm2=norm2, trace=trace, norm2_se=a.std(dim=0) / root_k, trace_se=b.std(dim=0) / root_k,
         symmetricity=sym, symmetricity_se=sym_se, n_probes=n_probes,
     )
-
-
-def jacobian_symmetricity_estimate(model: FieldLike, x: Tensor, n_probes: int = 32, seed: int = 0) -> Tensor:
-    """Hutchinson estimate of sym(∂r/∂x) per point (see :func:`jacobian_quadratics_estimate`,
-    which also gives its standard error); for deep models where exact Jacobians are costly."""
-    return jacobian_quadratics_estimate(model, x, n_probes=n_probes, seed=seed).symmetricity
-
-
-def jacobian_norm2_estimate(model: FieldLike, x: Tensor, n_probes: int = 32, seed: int = 0) -> Tensor:
-    """Hutchinson estimate of ‖∂r/∂x‖²_F per point (unbiased; see
-    :func:`jacobian_quadratics_estimate` for its standard error)."""
-    return jacobian_quadratics_estimate(model, x, n_probes=n_probes, seed=seed).norm2
 
 
 def curl_2d(field: FieldLike, points: Tensor) -> Tensor:
@@ -281,18 +277,6 @@ def curl_2d(field: FieldLike, points: Tensor) -> Tensor:
         raise ValueError(f"curl_2d needs 2-D points; got dimension {points.shape[1]}.")
     J = jacobian(field, points)
     return J[:, 1, 0] - J[:, 0, 1]
-
-
-def curl_2d_grid(U: np.ndarray, V: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Curl ∂V/∂x − ∂U/∂y of a field sampled on a grid, by second-order finite differences.
-
-    ``U`` and ``V`` have shape (len(y), len(x)) (rows are y, as ``numpy.meshgrid`` gives).
-    """
-    U, V = np.asarray(U, dtype=float), np.asarray(V, dtype=float)
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if U.shape != (len(y), len(x)) or V.shape != U.shape:
-        raise ValueError(f"U and V must have shape (len(y), len(x)) = {(len(y), len(x))}; got {U.shape}, {V.shape}.")
-    return np.gradient(V, x, axis=1) - np.gradient(U, y, axis=0)
 
 
 def circulation(

@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["fmt", "fmt_small", "fmt_pct", "fmt_pm", "frame"]
+__all__ = ["fmt", "fmt_small", "fmt_pct", "fmt_mean_sd", "fmt_pm", "frame"]
 
 # Every table the book shows is shown whole: no row, column or cell cut to "…" (a chapter's tables are
 # at most a few hundred short rows), and the plain-text form is not wrapped at 80 characters.
@@ -43,12 +43,29 @@ def fmt_pct(x: float, digits: int = 1) -> str:
     return f"{100 * float(x):.{digits}f} %"
 
 
+def fmt_mean_sd(mean: float | None, sd: float | None = None, digits: int = 4, sd_digits: int | None = None, *,
+                decimals: bool = False, scale: float = 1, missing: str = "n/a") -> str:
+    """A mean and its standard deviation as "m ± s", the one form of every mean ± sd the book prints.
+
+    Each number is multiplied by ``scale`` (100: a fraction in percent) and shown with ``digits``
+    significant digits (:func:`fmt`), or ``digits`` decimals with ``decimals``; the sd with ``sd_digits``
+    (default ``digits``). ``sd=None`` shows the mean alone (e.g. a single seed); a missing or NaN number
+    shows as ``missing``."""
+    def one(x: float | None, d: int) -> str:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return missing
+        x = x * scale if scale != 1 else x
+        return f"{x:.{d}f}" if decimals else fmt(x, d)
+
+    return one(mean, digits) + ("" if sd is None else " ± " + one(sd, digits if sd_digits is None else sd_digits))
+
+
 def fmt_pm(stat: dict | None, digits: int = 4, show_sd: bool = True, missing: str = "—") -> str:
-    """A summary ``{"mean": m, "std": s}`` as "m ± s" (the spread to 1 significant digit), or "m"
-    alone when ``show_sd`` is false (e.g. a single seed); ``missing`` when there is no summary."""
+    """A summary ``{"mean": m, "std": s}`` as "m ± s" (:func:`fmt_mean_sd`; the spread to 1 significant digit),
+    or "m" alone when ``show_sd`` is false (e.g. a single seed); ``missing`` when there is no summary."""
     if stat is None:
         return missing
-    return fmt(stat["mean"], digits) + (f" ± {fmt(stat['std'], 1)}" if show_sd else "")
+    return fmt_mean_sd(stat["mean"], stat["std"] if show_sd else None, digits, 1)
 
 
 def no_full_results(chapter: str, profile: str, adds: str) -> None:

@@ -18,12 +18,11 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["results_root", "results_dir", "save_summary", "load_summary", "claim", "VERDICTS", "summary_dir",
+__all__ = ["results_root", "results_dir", "save_summary", "load_summary", "summary_dir",
            "overrides", "parameters_digest", "provenance"]
 
 from conservae_lib.foundations.files import REPO_ROOT, CorruptResultError, clean_json, load_json, save_json
 from conservae_lib.foundations.parameters import declaration
-from conservae_lib.claims.ledger import VERDICTS
 
 
 def results_root() -> Path:
@@ -175,32 +174,3 @@ def full_profile_summary(chapter: str, profile: str) -> dict[str, Any] | None:
     ``profile``: None when the run is itself under ``full`` (its own tables are full MNIST's) or when
     the full profile has not run."""
     return None if profile == "full" else load_summary(chapter, "full")
-
-
-def claim(
-    id: str,
-    statement: str,
-    *,
-    paper: Any,
-    ours: Any,
-    verdict: str,
-    reason: str,
-    section: str,
-    data: str,
-    spread: float | None = None,
-    n_seeds: int | None = None,
-) -> dict[str, Any]:
-    """One row of the reproduction scorecard in the old, hand-made form (kept so that chapters not
-    yet converted keep running); chapters record claims with :func:`conservae_lib.claims.ledger.judge`,
-    which decides the verdict from the numbers.
-
-    ``id`` is the paper item's stable identifier (e.g. ``table1.AE.relu``), ``paper`` the
-    paper's value (number or short text), ``ours`` our value (mean over seeds when
-    ``n_seeds`` > 1, with ``spread`` their standard deviation), ``verdict`` one of
-    :data:`VERDICTS` decided by the chapter's code, ``reason`` one line, ``section`` the MyST
-    label of the chapter section that shows it, ``data`` which data produced it.
-    """
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}.")
-    return {"id": id, "statement": statement, "paper": paper, "ours": ours, "spread": spread,
-            "n_seeds": n_seeds, "verdict": verdict, "reason": reason, "section": section, "data": data}

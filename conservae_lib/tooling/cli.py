@@ -51,7 +51,8 @@ def _split_parameters(argv: list[str]) -> tuple[list[str], list[tuple[str, str]]
 INTERRUPTED = "interrupted; re-run the same command to resume from the checkpoints"
 
 
-def main(argv: Iterable[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line's options: ``run``, ``check``, ``list``, ``pretrain``, ``parameters`` (``sweep`` parses its own)."""
     parser = argparse.ArgumentParser(prog="python -m conservae_lib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute chapters (paper: into book/notebooks)")
@@ -75,14 +76,18 @@ def main(argv: Iterable[str] | None = None) -> int:
     p_pre.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p_par = sub.add_parser("parameters", help="check that every notebook's parameters cell matches its declaration")
     p_par.add_argument("--write", action="store_true", help="rewrite the cells that differ")
+    sub.add_parser("sweep", help="run the bad-input sweep under smoke (python -m conservae_lib sweep --help)")
+    return parser
+
+
+def main(argv: Iterable[str] | None = None) -> int:
     raw = list(argv) if argv is not None else sys.argv[1:]
     if raw[:1] == ["sweep"]:  # its own options (conservae_lib.tooling.sweep)
         from .sweep import main as sweep_main
 
         return sweep_main(raw[1:])
-    sub.add_parser("sweep", help="run the bad-input sweep under smoke (python -m conservae_lib sweep --help)")
     args_in, pairs = _split_parameters(raw)
-    args = parser.parse_args(args_in)
+    args = _parser().parse_args(args_in)
 
     if args.command == "list":
         for s in notebook_sources():
@@ -105,16 +110,21 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.command == "check":
         return _check(args.profile, args.output_dir)
     extra = {name: _parse_value(value) for name, value in [*args.parameter, *pairs]}
-    if argv is None:  # the real command line: SIGTERM stops a run as Ctrl-C does (kernel and its workers first)
+    return _run_chapters(args, extra, quiet=argv is None)
+
+
+def _run_chapters(args: argparse.Namespace, extra: dict[str, Any], quiet: bool) -> int:
+    """``run``: execute the chapters; Ctrl-C or SIGTERM → :data:`INTERRUPTED` and 130, a failed cell → one line and 1."""
+    if quiet:  # the real command line: SIGTERM stops a run as Ctrl-C does (kernel and its workers first)
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         validate_parameters(args.profile, args.names, extra)
         run(args.profile, args.names, args.output_dir, args.force, extra)
     except KeyboardInterrupt:
-        return _interrupted(quiet=argv is None)
+        return _interrupted(quiet=quiet)
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
         if getattr(err, "ename", None) == "KeyboardInterrupt":  # the kernel got the Ctrl-C too
-            return _interrupted(quiet=argv is None)
+            return _interrupted(quiet=quiet)
         partial = getattr(err, "partial_notebook", None)
         where = f" (the notebook as far as it ran: {partial})" if partial is not None and Path(partial).exists() else ""
         print(f"error: {_short_error(err)}{where}", file=sys.stderr)
@@ -164,12 +174,12 @@ def _pretrain(profile: str, workers: int, threads: int) -> int:
     chapter's checkpoint folder; the chapter then reloads them."""
     import torch
 
+    from conservae_lib.chapters.mnist_symmetricity import parameters, table1_jobs as J
     from conservae_lib.presentation import results
-    from conservae_lib.chapters.mnist_symmetricity import table1_jobs as J
 
     if threads:
         torch.set_num_threads(threads)
-    cfg = J.PARAMETERS.configure(profile)
+    cfg = parameters.PARAMETERS.configure(profile)
     ckpt = results.results_dir("mnist_symmetricity", profile) / "checkpoints"
     tr = J.train_table1(cfg, J.load_data(cfg), ckpt, workers=workers)
     for r in tr.every:

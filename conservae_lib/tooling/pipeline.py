@@ -223,14 +223,12 @@ def _quiet_loggers():
 
 
 def _device_label() -> str:
-    try:
-        import torch
+    """The device a chapter ran on (the GPU when there is one): :func:`conservae_lib.training.runtime.device_label`."""
+    import torch
 
-        if torch.cuda.is_available():
-            return torch.cuda.get_device_name(0)
-        return f"CPU ({os.cpu_count()} cores)"
-    except Exception:  # pragma: no cover - torch is a dependency
-        return "unknown"
+    from conservae_lib.training.runtime import device_label
+
+    return device_label("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # ----------------------------------------------------------------------------- where things go

@@ -4,12 +4,12 @@ A chapter is stale when any of these differ from what its executed notebook reco
 (:func:`inputs_digest`):
 
 * its source (``notebooks/NN_name.md``) and the parameters it was run with;
-* the code of the library modules it imports, closed under their imports — their syntax without
-  docstrings and comments (:func:`code_digest`), so editing prose in a module leaves every chapter
-  current. A chapter's parameter declaration is code of the module that declares it
-  (:data:`conservae_lib.tooling.profiles.DECLARED_IN`), so it counts for the chapters that import that
-  module and no other; a layer's data files (the paper's claims, ``claims/paper_claims.yml``) count
-  for the chapters that import that layer;
+* the library folders its code imports, closed under their modules' imports (:func:`library_digest`):
+  its own folder ``conservae_lib/chapters/<chapter>/`` (its parameter declaration included) and the
+  shared folders below it (``foundations``, ``claims``, ``core`` …) — their code without docstrings,
+  comments and blank lines (:func:`code_digest`) and their YAML files' content (the paper's claims).
+  Editing prose, or the book tooling (``conservae_lib/tooling``, which no notebook imports), leaves
+  every chapter current; editing one chapter's folder makes that chapter stale and no other;
 * the files its page declares it reads: :data:`PAGE_INPUTS`, or its front matter's
   ``conservae: {inputs: [...]}``; a page whose front matter says ``conservae: {summaries: true}``
   (the scorecard) reads every chapter's ``summary.json`` of its profile, and those count too.
@@ -84,35 +84,19 @@ def code_digest(src: str) -> bytes:
     return "\n".join(line.rstrip() for line in text.splitlines() if line.strip()).encode()
 
 
-def _file_of(name: str, lib_dir: Path) -> Path | None:
-    """The file of library module ``name`` (dotted, relative to the library: ``core.models``,
-    ``core`` for a layer's ``__init__``, ``__init__`` for the library's own); None if there is none."""
-    if name == "__init__":
-        return lib_dir / "__init__.py"
-    base = lib_dir.joinpath(*name.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            return path
-    return None
-
-
-def _resolve(target: list[str], names: list[str], lib_dir: Path) -> set[str]:
-    """The modules ``from <target> import <names>`` loads: each name that is a module of the package
-    ``target``, else ``target`` itself (and the package, whose ``__init__`` runs)."""
-    found = {".".join(target) if target else "__init__"}
-    for name in names:
-        if _file_of(".".join([*target, name]), lib_dir) is not None:
-            found.add(".".join([*target, name]))
-    return found
-
-
-def _module_imports(path: Path, lib_dir: Path = LIB_DIR) -> set[str]:
-    """The library modules (dotted, relative to ``lib_dir``) that the module at ``path`` imports:
-    relative imports (``from .x import``, ``from ..core import fields``) and absolute ones
-    (``from conservae_lib.core.fields import``)."""
+def module_imports(path: Path, lib_dir: Path = LIB_DIR) -> set[str]:
+    """The library modules (dotted, relative to ``lib_dir``: ``core.fields``; a package by its own name,
+    ``core``) that the Python file at ``path`` imports, in every spelling: ``import conservae_lib.<layer>.<module>``,
+    ``from conservae_lib.<layer> import <module>``, ``from .b import c``, ``from ..a import b`` (also inside functions).
+    A name imported from a package counts as the submodule when there is one (``from conservae_lib.core
+    import fields`` → ``core``, ``core.fields``)."""
     package = list(path.resolve().parent.relative_to(lib_dir.resolve()).parts)
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {".".join(a.name.split(".")[1:]) or "__init__" for a in node.names
+                      if a.name.split(".")[0] == "conservae_lib"}
+            continue
         if not isinstance(node, ast.ImportFrom):
             continue
         module = node.module.split(".") if node.module else []
@@ -124,58 +108,83 @@ def _module_imports(path: Path, lib_dir: Path = LIB_DIR) -> set[str]:
             target = module[1:]
         else:
             continue
-        found |= _resolve(target, [a.name for a in node.names], lib_dir)
+        found.add(".".join(target) or "__init__")
+        found |= {".".join([*target, a.name]) for a in node.names if _is_module([*target, a.name], lib_dir)}
     return found
 
 
-_FROM = re.compile(r"^[ \t]*from[ \t]+conservae_lib((?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", re.M)
+def _is_module(parts: list[str], lib_dir: Path) -> bool:
+    base = lib_dir.joinpath(*parts)
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
-def _notebook_modules(code: str, lib_dir: Path = LIB_DIR) -> set[str]:
-    """Library modules (dotted, relative to the library) a notebook's code refers to: its
-    ``from conservae_lib[.layer] import …`` statements and every dotted ``conservae_lib.a.b`` it names."""
+def folder_of(module: str) -> str:
+    """The folder (relative to the library) whose code a dotted module belongs to: ``core.fields`` →
+    ``core``, ``chapters.curl_2d.figures`` → ``chapters/curl_2d``, ``__init__`` → the library's root."""
+    parts = [] if module == "__init__" else module.split(".")
+    if parts[:1] == ["chapters"] and len(parts) >= 2:
+        return "/".join(parts[:2])
+    return parts[0] if parts else "."
+
+
+_NAMED = re.compile(r"^[ \t]*(?:from|import)[ \t]+conservae_lib((?:\.\w+)*)(?:[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+))?",
+                    re.M)
+
+
+def notebook_folders(code: str, lib_dir: Path = LIB_DIR) -> set[str]:
+    """The library folders a notebook's code imports: its ``from conservae_lib[.a.b] import …`` and
+    ``import conservae_lib.<layer>.<module>`` statements and every dotted ``conservae_lib.<layer>.<module>`` it names."""
     mods: set[str] = set()
-    for m in _FROM.finditer(code):
-        names = [n.split(" as ")[0].strip() for n in m.group(2).strip().strip("()").split(",")]
-        mods |= _resolve([p for p in m.group(1).split(".") if p], [n for n in names if n], lib_dir)
-    for dotted in re.findall(r"conservae_lib((?:\.\w+)+)", code):
-        parts = dotted.strip(".").split(".")
-        mods |= {".".join(parts[:k]) for k in range(1, len(parts) + 1) if _file_of(".".join(parts[:k]), lib_dir)}
-    return mods
+    for m in _NAMED.finditer(code):
+        target = [p for p in m.group(1).split(".") if p]
+        names = [n.split(" as ")[0].strip() for n in (m.group(2) or "").strip().strip("()").split(",")]
+        mods.add(".".join(target) or "__init__")
+        mods |= {".".join([*target, n]) for n in names if n and _is_module([*target, n], lib_dir)}
+    mods |= {dotted.strip(".") for dotted in re.findall(r"conservae_lib((?:\.\w+)+)", code)}
+    return {folder_of(m) for m in mods}
 
 
-#: Modules that shape every run, so count for every chapter.
-ALWAYS = ("__init__", "book.profiles", "foundations.parameters", "book.notebook_files", "book.staleness", "book.pipeline")
+def _folder_files(folder: str, lib_dir: Path) -> list[Path]:
+    """A folder's own code and data (``*.py``, ``*.yml``), not its subfolders'; the library's root counts
+    its ``__init__.py`` only."""
+    base = lib_dir / folder
+    if folder == ".":
+        return [lib_dir / "__init__.py"]
+    return sorted(p for p in base.glob("*") if p.suffix in (".py", ".yml") and p.is_file())
+
+
+def _yaml_digest(text: str) -> bytes:
+    """A YAML file's content, not its layout: comments and spacing do not count (unparsable: as it is)."""
+    import yaml
+
+    try:
+        return json.dumps(yaml.safe_load(text), sort_keys=True, default=str).encode()
+    except yaml.YAMLError:
+        return text.encode()
 
 
 def library_digest(code: str, lib_dir: Path = LIB_DIR) -> tuple[str, list[str]]:
-    """Digest of the code of the library modules that ``code`` uses, closed under their imports
-    (with the ``__init__`` of each layer they sit in), plus the modules of :data:`ALWAYS` and the
-    data files of their layers (:func:`_data_files`).
-    Returns the digest and the modules, dotted (``core.fields``)."""
-    todo = _notebook_modules(code, lib_dir) | set(ALWAYS)
-    seen: dict[str, Path] = {}
+    """Digest of the library folders a notebook's ``code`` imports, closed under the imports of their
+    modules (:func:`notebook_folders`, :func:`module_imports`), plus the library's ``__init__``: each
+    Python file by :func:`code_digest`, each YAML file by its parsed content. The book tooling is not
+    imported by notebooks, so editing it leaves every chapter current. Returns the digest and the folders."""
+    todo = notebook_folders(code, lib_dir) | {"."}
+    seen: set[str] = set()
     while todo:
-        mod = todo.pop()
-        path = _file_of(mod, lib_dir)
-        if mod in seen or path is None:
+        folder = todo.pop()
+        if folder in seen or not (lib_dir / folder).is_dir():
             continue
-        seen[mod] = path
-        todo |= {".".join(mod.split(".")[:k]) for k in range(1, mod.count(".") + 1)}  # the layers' __init__
-        todo |= _module_imports(path, lib_dir) - set(seen)
+        seen.add(folder)
+        for path in _folder_files(folder, lib_dir):
+            if path.suffix == ".py":
+                todo |= {folder_of(m) for m in module_imports(path, lib_dir)} - seen
     h = hashlib.sha256()
-    for mod in sorted(seen):
-        h.update(mod.encode() + b"\0" + code_digest(seen[mod].read_text()))
-    for data in _data_files(seen.values(), lib_dir):
-        h.update(data.relative_to(lib_dir).as_posix().encode() + b"\0" + data.read_bytes())
+    for folder in sorted(seen):
+        for path in _folder_files(folder, lib_dir):
+            text = path.read_text()
+            body = code_digest(text) if path.suffix == ".py" else _yaml_digest(text)
+            h.update(path.relative_to(lib_dir).as_posix().encode() + b"\0" + body + b"\0")
     return h.hexdigest()[:16], sorted(seen)
-
-
-def _data_files(modules, lib_dir: Path) -> list[Path]:
-    """The data files (``*.yml``, e.g. ``claims/paper_claims.yml``) in the layer folders of ``modules``:
-    they are read by those modules, so they count like code (byte for byte)."""
-    folders = {path.parent for path in modules if path.parent != lib_dir}
-    return sorted(p for folder in folders for p in folder.glob("*.yml"))
 
 
 def summaries_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_ROOT,
@@ -238,12 +247,12 @@ def inputs_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_RO
     """
     nb = load_source(source, root)
     code = "\n".join(code_cells(nb))
-    lib, modules = library_digest(code, root / "conservae_lib")
+    lib, folders = library_digest(code, root / "conservae_lib")
     digest = {
         "source_sha": source_digest(source),
         "parameters": parameters,
         "library_sha": lib,
-        "library_modules": modules,
+        "library_folders": folders,
         "colab_sha": _sha(colab_install_code(root).encode()),
     }
     if reads_summaries(nb):

@@ -3,8 +3,8 @@
 :data:`OPTIMIZERS` names them; :func:`make_optimizer` builds one (Adam on PyTorch's fused kernel
 where the device has one); :func:`optimizer_implementation` says which kernel a built optimiser
 runs, which a checkpoint records because kernels differ in rounding; :func:`check_fit_args`
-refuses bad training arguments in one sentence. Used by the one trainer
-(:func:`conservae_lib.training.trainer.fit`) and by the batched one (:func:`conservae_lib.training.batched.fit_many`).
+refuses bad training arguments in one sentence. Used by the one trainer,
+:func:`conservae_lib.training.trainer.fit`.
 Chapters: every chapter that trains (04 compares the optimisers, since the paper names none).
 """
 from __future__ import annotations

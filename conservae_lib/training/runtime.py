@@ -1,18 +1,21 @@
 """Run-time choices shared by every chapter: the device, seeds and deterministic kernels.
 
 ``select_device("auto")`` picks CUDA when present (Colab with a GPU), else the CPU; every
-chapter's ``device`` parameter goes through it. :func:`seed_everything` fixes every random
-stream a chapter uses, so the same parameters give the same numbers on the same machine.
+chapter's ``device`` parameter goes through it, and :func:`device_label` names it (:func:`machine` adds
+torch's threads and version). :func:`seed_everything` fixes every random stream a chapter uses, so the
+same parameters give the same numbers on the same machine.
 """
 from __future__ import annotations
 
 import os
+import platform
 import random
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["select_device", "seed_everything", "describe_device", "determinism_settings"]
+__all__ = ["select_device", "seed_everything", "device_label", "machine", "determinism_settings"]
 
 _DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -33,11 +36,19 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def describe_device(device: torch.device) -> str:
-    """A human-readable name: the GPU's model, or the CPU with its thread count."""
+def device_label(device: torch.device | str = "cpu") -> str:
+    """The machine a number was computed on, in words: the GPU's model (``cuda``), else the CPU as
+    ``CPU (N cores, architecture)``. The one label of the book: the performance page's measurements and device
+    records, the reproducibility page's GPU comparison."""
+    device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def machine(device: torch.device | str = "cpu") -> dict[str, Any]:
+    """What timings were measured on: the device's :func:`device_label`, torch's threads and version."""
+    return {"device": device_label(device), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -212,6 +212,9 @@ def fit(
         :attr:`History.degenerate` and :attr:`History.stopped_at`, prints one line and saves no
         checkpoint; the model keeps its non-finite parameters, so nothing downstream can look
         valid. ``"raise"``: raise :class:`DivergenceError` with the same sentence.
+
+    Long because resuming is exact only if restoring the state, the epoch loop, the metrics, the divergence
+    stop and the checkpoint happen in one fixed order; that order is easier to check in one function.
     """
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"on_divergence must be 'stop' or 'raise'; got {on_divergence!r}.")

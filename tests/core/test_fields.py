@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from conservae_lib import AutoEncoder, DeepAutoEncoder
 from conservae_lib.core import fields
 from conservae_lib.core.activations import ACTIVATIONS
-from tests.references import autograd_jacobians
+from tests.references import autograd_jacobians, finite_difference_jacobians
 
 F64 = torch.float64
 
@@ -52,6 +51,18 @@ def test_closed_form_jacobian_equals_autograd(act, rng):
     torch.testing.assert_close(fields.jacobian(m, x), auto)
 
 
+@pytest.mark.parametrize("acts", [["tanh", "sigmoid", "tanh"], ["sigmoid", "softplus", "sigmoid"]])
+def test_deep_model_jacobian_equals_finite_differences(acts, rng):
+    """An independent reference for the deep models, whose library Jacobian is autograd itself: central
+    differences in float64 (no autograd) agree to 1e-7."""
+    m = DeepAutoEncoder.random([6, 5, 3, 5, 6], acts, seed=2, dtype=F64)
+    x = torch.randn(4, 6, generator=rng, dtype=F64)
+    with torch.no_grad():
+        fd = finite_difference_jacobians(m, x)
+    torch.testing.assert_close(fields.jacobian(m, x), fd, rtol=1e-7, atol=1e-9)
+    assert not torch.allclose(fields.jacobian(m, x), fd.transpose(1, 2), atol=1e-3)  # the check can tell J from Jᵀ
+
+
 def test_deep_model_jacobian_equals_autograd(rng):
     m = DeepAutoEncoder.random([5, 4, 3, 5], ["tanh", "sigmoid"], seed=1, dtype=F64)
     x = torch.randn(3, 5, generator=rng, dtype=F64)
@@ -90,11 +101,24 @@ def test_random_untied_model_is_far_from_symmetric(rng):
     assert (s < 0.7).all()
 
 
-def test_symmetricity_of_a_constant_field_is_one():
+def test_symmetricity_of_a_vanishing_jacobian_is_nan_on_every_path():
+    """sym(0) is 0/0: NaN from the matrix function, the Gram path, the explicit-Jacobian path and
+    the (norm², trace) formula alike, while a point with J ≠ 0 beside it keeps its number."""
+    Z = torch.zeros(2, 3, 3, dtype=F64)
+    assert torch.isnan(fields.symmetricity(Z)).all()
+    assert torch.isnan(fields.symmetricity(torch.zeros(3, 3, dtype=F64)))
     m = AutoEncoder(4, 3, "relu", dtype=F64)
     with torch.no_grad():
         m.b.fill_(-100.0)  # every unit off: J = 0
-    assert torch.equal(fields.jacobian_symmetricity(m, torch.zeros(2, 4, dtype=F64)), torch.ones(2, dtype=F64))
+    x = torch.zeros(2, 4, dtype=F64)
+    assert torch.isnan(fields.jacobian_symmetricity(m, x)).all()
+    assert torch.isnan(fields.jacobian_symmetricity(lambda z: 0.0 * z + 1.0, x)).all()  # a constant field
+    n2, tr = torch.tensor([0.0, 2.0], dtype=F64), torch.tensor([0.0, 2.0], dtype=F64)
+    sym = fields._symmetricity_from(n2, tr)
+    assert torch.isnan(sym[0]) and sym[1] == 1.0
+    mixed = torch.stack([torch.zeros(3, 3, dtype=F64), torch.eye(3, dtype=F64)])
+    s = fields.symmetricity(mixed)
+    assert torch.isnan(s[0]) and s[1] == 1.0
 
 
 def _rotation(p):
@@ -123,21 +147,6 @@ def test_curl_needs_2d_points():
         fields.curl_2d(_rotation, torch.zeros(3, 3))
 
 
-def test_grid_curl_matches_exact_curl_of_a_smooth_field():
-    x = np.linspace(-1, 1, 201)
-    y = np.linspace(-1, 1, 201)
-    X, Y = np.meshgrid(x, y)
-    U, V = -Y * X**2, X * Y**2 + np.sin(X)  # curl = y² + cos x + x²
-    c = fields.curl_2d_grid(U, V, x, y)
-    exact = Y**2 + np.cos(X) + X**2
-    assert np.abs(c - exact)[5:-5, 5:-5].max() < 1e-3
-
-
-def test_grid_curl_checks_shapes():
-    with pytest.raises(ValueError, match="shape"):
-        fields.curl_2d_grid(np.zeros((3, 4)), np.zeros((3, 4)), np.zeros(3), np.zeros(4))
-
-
 def test_circulation_of_a_rotation_is_two_pi_r_squared_and_of_a_gradient_zero(rng):
     centers = torch.randn(5, 2, generator=rng, dtype=F64)
     circ = fields.circulation(_rotation, centers, radius=0.3)
@@ -157,3 +166,9 @@ def test_circulation_in_high_dimension_separates_tied_from_untied(rng):
 def test_as_field_rejects_non_fields():
     with pytest.raises(TypeError, match="callable vector field"):
         fields.as_field(3)
+
+
+def test_hutchinson_symmetricity_of_a_vanishing_jacobian_is_nan_with_a_nan_error():
+    x = torch.rand(3, 4, dtype=F64, generator=torch.Generator().manual_seed(0))
+    est = fields.jacobian_quadratics_estimate(lambda z: 0.0 * z, x, n_probes=4)
+    assert (est.norm2 == 0).all() and torch.isnan(est.symmetricity).all() and torch.isnan(est.symmetricity_se).all()

@@ -20,7 +20,8 @@ import pytest
 
 from conservae_lib.tooling import cli, pipeline, profiles
 from conservae_lib.foundations import parameters
-from conservae_lib.foundations.parameters import (COUNT, EPOCHS, FOLDER, FRACTION, NOISE, RATE, SEED, WEIGHT, Chapter, Param, ParameterError)
+from conservae_lib.foundations.parameters import (COUNT, EPOCHS, FOLDER, FRACTION, NOISE, RATE, SEED, WEIGHT, Chapter, Param,
+                                                  ParameterError, chapter_keys, declaration)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER_01 = "conservative_autoencoders"
@@ -237,12 +238,14 @@ def test_a_declaration_whose_own_profile_values_are_invalid_is_refused_when_writ
         Chapter("bad", (Param("n", 3, **COUNT), Param("n", 4, **COUNT)))
 
 
-def test_every_chapter_declares_its_parameters_in_the_module_named_for_it() -> None:
-    for chapter, module in profiles.DECLARED_IN.items():
-        decl = profiles.declaration(chapter)
-        assert decl.name == chapter and decl.names, module
+def test_every_chapter_declares_its_parameters_in_its_folder() -> None:
+    for chapter in chapter_keys():
+        decl = declaration(chapter)
+        assert decl.name == chapter and decl.names, chapter
     for src in pipeline.notebook_sources(ROOT):
-        assert pipeline.chapter_name(src) in profiles.DECLARED_IN, f"{src.name} declares no parameters"
+        assert pipeline.chapter_name(src) in chapter_keys(), f"{src.name} declares no parameters"
+    with pytest.raises(ValueError, match="unknown chapter 'nope'"):
+        declaration("nope")
 
 
 def test_every_notebooks_parameters_cell_is_generated_from_its_declaration() -> None:
@@ -254,7 +257,9 @@ def test_each_chapter_reads_its_parameters_through_its_declaration() -> None:
     for src in pipeline.notebook_sources(ROOT):
         text = src.read_text()
         assert "profiles.configure(" not in text, src.name
-        assert ".PARAMETERS.resolve(globals())" in text, src.name
+        own = re.escape(pipeline.chapter_name(src))
+        assert re.search(rf"^from conservae_lib\.chapters\.{own} import [^\n]*\bparameters\b", text, re.M), src.name
+        assert "cfg = parameters.PARAMETERS.resolve(globals())" in text, src.name
 
 
 def test_resolve_refuses_a_parameters_cell_that_lacks_a_declared_name() -> None:

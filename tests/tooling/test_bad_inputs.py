@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conservae_lib.tooling import cli, profiles
-from conservae_lib.foundations import parameters
+from conservae_lib.foundations import limits
 from conservae_lib.foundations.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,19 +149,30 @@ def test_each_bad_input_is_refused_in_one_sentence_naming_the_parameter(chapter:
 
 
 def test_the_memory_refusal_names_the_estimate_and_what_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parameters, "available_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(limits, "available_memory", lambda: 16 * 2**30)
     with pytest.raises(ParameterError) as info:
-        profiles.configure(C05, "paper", grid_n=100_000)
-    assert str(info.value) == ("parameter 'grid_n' got 100000, but this run would need at least 74.5 GiB of memory "
-                               "(grid_n² grid points × 2 coordinates in float32) and this machine has 16 GiB "
+        profiles.configure(C05, "paper", grid_n=30_000)
+    assert str(info.value) == ("parameter 'grid_n' got 30000, but this run would need at least 342 GiB of memory "
+                               "(the grid_n² grid points and every data set's n_samples points, each with its 2 "
+                               "coordinates and its hidden activities, in float32) and this machine has 16 GiB "
                                "available.")
     # the same run fits a machine with more memory: the bound is the machine's, not a fixed one
-    monkeypatch.setattr(parameters, "available_memory", lambda: 128 * 2**30)
-    assert profiles.configure(C05, "paper", grid_n=100_000).grid_n == 100_000
+    monkeypatch.setattr(limits, "available_memory", lambda: 512 * 2**30)
+    assert profiles.configure(C05, "paper", grid_n=30_000).grid_n == 30_000
+
+
+@pytest.mark.parametrize("chapter, name, value", [
+    (C01, "n_points", 10**7), (C05, "n_samples", 10**9), ("mnist_conservative_part", "quadrature_nodes", 10**7),
+])
+def test_the_memory_estimate_counts_every_size_that_costs_memory(monkeypatch, chapter, name, value) -> None:
+    """Issue 28: the estimate ignored n_points (01), n_samples (05) and quadrature_nodes (07)."""
+    monkeypatch.setattr(limits, "available_memory", lambda: 16 * 2**30)
+    with pytest.raises(ParameterError, match=rf"^parameter '{name}' got {value}, but this run would need"):
+        profiles.configure(chapter, "paper", **{name: value})
 
 
 def test_the_memory_refusal_blames_the_override_not_the_largest_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parameters, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
     with pytest.raises(ParameterError, match=r"^parameter 'D' got 100000, "):
         profiles.configure(C01, "paper", D=100_000)
 

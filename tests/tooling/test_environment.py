@@ -3,6 +3,7 @@
 the same packages, with the same version ranges."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,6 @@ def test_the_comparison_notices_a_package_missing_from_environment_yml(tmp_path,
     env["dependencies"] = [d for d in env["dependencies"] if not (isinstance(d, str) and d.startswith("scipy"))]
     (tmp_path / "environment.yml").write_text(yaml.safe_dump(env))
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
-    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     pip, (conda, _) = _pip_requirements(), _conda_requirements()
     assert "scipy" in set(pip) - set(conda)

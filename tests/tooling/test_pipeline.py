@@ -68,15 +68,15 @@ def test_chapter_names_are_the_profile_keys():
         assert pipeline.chapter_name(src) in CHAPTERS, f"{src.name} has no profile table"
 
 
-def test_library_digest_follows_imports_and_ignores_unused_modules(tiny_root: Path):
+def test_library_digest_follows_imports_folder_by_folder_and_ignores_unused_folders(tiny_root: Path):
     lib = tiny_root / "conservae_lib"
     code = "from conservae_lib.core import energy"
-    before, modules = staleness.library_digest(code, lib)
-    assert {"core.energy", "core.fields", "core.models", "core.activations", "core"} <= set(modules)
-    assert "training.trainer" not in modules
+    before, folders = staleness.library_digest(code, lib)
+    assert {"core", "."} <= set(folders)
+    assert not {"training", "tooling", "chapters/curl_2d"} & set(folders)
     (lib / "training" / "trainer.py").write_text((lib / "training" / "trainer.py").read_text() + "\n_UNRELATED = 1\n")
     assert staleness.library_digest(code, lib)[0] == before
-    (lib / "core" / "fields.py").write_text((lib / "core" / "fields.py").read_text() + "\n# a comment in a dependency\n")
+    (lib / "core" / "fields.py").write_text((lib / "core" / "fields.py").read_text() + "\n# a comment in a dependency\n\n\n")
     assert staleness.library_digest(code, lib)[0] == before
     (lib / "core" / "fields.py").write_text((lib / "core" / "fields.py").read_text() + "\n_CHANGED_IN_A_DEPENDENCY = 1\n")
     assert staleness.library_digest(code, lib)[0] != before
@@ -87,7 +87,7 @@ def test_comments_and_docstrings_do_not_make_a_chapter_stale_but_code_does(tiny_
     lib = tiny_root / "conservae_lib"
     code = "from conservae_lib.core import fields"
     before = staleness.library_digest(code, lib)[0]
-    path = lib / "core" / "models.py"  # imported by fields
+    path = lib / "core" / "models.py"
     src = path.read_text()
     assert '"""The reconstruction r(x) = R h(Wᵀx + b) + c of eq. (1), N × D."""' in src
     path.write_text(src.replace("of eq. (1), N × D.", "of eq. (1) — reworded.")
@@ -96,14 +96,59 @@ def test_comments_and_docstrings_do_not_make_a_chapter_stale_but_code_does(tiny_
     path.write_text(src.replace("return self.decode_preactivation(self.preactivation(x))",
                                 "return self.decode_preactivation(self.preactivation(x)) * 1", 1))
     assert staleness.library_digest(code, lib)[0] != before
-    # parameters.py (always counted) too: a comment does not count, a range does
-    prof = lib / "foundations" / "parameters.py"
-    psrc = prof.read_text()
-    prof.write_text(psrc.replace("class ParameterError(ValueError):", "# a comment\nclass ParameterError(ValueError):", 1))
-    path.write_text(src)
-    assert staleness.library_digest(code, lib)[0] == before
-    prof.write_text(psrc.replace("high=10.0)", "high=20.0)", 1))
-    assert staleness.library_digest(code, lib)[0] != before
+
+
+def test_editing_the_book_tooling_leaves_every_chapter_current(tiny_root: Path):
+    """Issue 27: no notebook imports ``conservae_lib/tooling``, so its code is no chapter's input."""
+    lib = tiny_root / "conservae_lib"
+    digests = {}
+    for src in sorted((ROOT / "notebooks").glob("*.md")):
+        code = "\n".join(notebook_files.code_cells(notebook_files.load_source(src, ROOT)))
+        digests[src.stem] = staleness.library_digest(code, lib)
+        assert "tooling" not in digests[src.stem][1], src.name
+    for path in sorted((lib / "tooling").glob("*.py")):
+        path.write_text(path.read_text() + "\n_EDITED = 1\n")
+    for src in sorted((ROOT / "notebooks").glob("*.md")):
+        code = "\n".join(notebook_files.code_cells(notebook_files.load_source(src, ROOT)))
+        assert staleness.library_digest(code, lib) == digests[src.stem], src.name
+
+
+def test_editing_one_chapters_folder_makes_that_chapter_stale_and_no_other(tiny_root: Path):
+    """Issue 27: a chapter's folder (its parameter declaration included) counts for that chapter alone."""
+    lib = tiny_root / "conservae_lib"
+    codes = {src.stem: "\n".join(notebook_files.code_cells(notebook_files.load_source(src, ROOT)))
+             for src in sorted((ROOT / "notebooks").glob("*.md"))}
+    before = {k: staleness.library_digest(c, lib)[0] for k, c in codes.items()}
+    decl = lib / "chapters" / "curl_2d" / "parameters.py"
+    src = decl.read_text()
+    assert 'Param("record_every", 10,' in src
+    decl.write_text(src.replace('Param("record_every", 10,', 'Param("record_every", 11,', 1))
+    changed = {k for k, c in codes.items() if staleness.library_digest(c, lib)[0] != before[k]}
+    assert changed == {"05_curl_2d"}
+
+
+def test_the_claims_file_counts_for_the_chapters_that_import_the_claims_layer_only(tiny_root: Path):
+    """A layer's data file is read by its modules: editing a number of the paper's claims stales the chapters
+    that judge claims, not one that only uses the mathematical core; a comment or re-spacing stales none."""
+    lib = tiny_root / "conservae_lib"
+    judged = staleness.library_digest("from conservae_lib.claims import ledger", lib)
+    core = staleness.library_digest("from conservae_lib.core import fields", lib)
+    path = lib / "claims" / "paper_claims.yml"
+    path.write_text("# a new comment\n" + path.read_text().replace("AE: [0.959,", "AE:   [0.959,", 1))
+    assert staleness.library_digest("from conservae_lib.claims import ledger", lib) == judged
+    path.write_text(path.read_text().replace("AE:   [0.959,", "AE: [0.958,", 1))
+    assert staleness.library_digest("from conservae_lib.claims import ledger", lib) != judged
+    assert staleness.library_digest("from conservae_lib.core import fields", lib) == core
+
+
+def test_every_import_form_of_a_notebook_counts_in_the_digest():
+    code = ("from conservae_lib.core import fields\nfrom conservae_lib.training import runtime\n\ncfg = 1\n"
+            "from conservae_lib.data import (\n    mnist,\n    toy_data as t,  # eq. 1\n)\n"
+            "from conservae_lib.presentation.plotting import plot_field\nimport conservae_lib.claims.ledger\n"
+            "from conservae_lib.chapters.curl_2d import figures\n"
+            "x = conservae_lib.foundations.files.load_json\n")
+    assert staleness.notebook_folders(code) == {"core", "training", "data", "presentation", "claims",
+                                                "chapters/curl_2d", "foundations"}
 
 
 def test_normalize_gives_stable_ids_and_drops_timestamps():
@@ -145,42 +190,6 @@ def test_executing_twice_is_byte_identical_and_up_to_date_sources_are_skipped(ti
 def test_unknown_notebook_name_is_a_clear_error():
     with pytest.raises(SystemExit, match="no notebook named 'nope'"):
         pipeline.notebook_sources(ROOT, ["nope"])
-
-
-def test_editing_one_chapters_parameters_leaves_the_other_chapters_current(tiny_root: Path):
-    """A declaration is code of the module that declares it: it counts for the chapters importing that module."""
-    lib = tiny_root / "conservae_lib"
-    path = lib / "experiments" / "curl_training.py"
-    src = path.read_text()
-    own = staleness.library_digest("from conservae_lib.experiments import curl_training", lib)[0]
-    other = staleness.library_digest("from conservae_lib.core import fields", lib)[0]
-    assert 'Param("record_every", 10,' in src
-    path.write_text(src.replace('Param("record_every", 10,', 'Param("record_every", 11,', 1))
-    assert staleness.library_digest("from conservae_lib.experiments import curl_training", lib)[0] != own
-    assert staleness.library_digest("from conservae_lib.core import fields", lib)[0] == other
-
-
-def test_the_claims_file_counts_for_the_chapters_that_import_the_claims_layer_only(tiny_root: Path):
-    """A layer's data file is read by its modules: editing the paper's claims stales the chapters that
-    judge claims, not one that only uses the mathematical core."""
-    lib = tiny_root / "conservae_lib"
-    judged = staleness.library_digest("from conservae_lib.claims import ledger", lib)
-    core = staleness.library_digest("from conservae_lib.core import fields", lib)
-    path = lib / "claims" / "paper_claims.yml"
-    path.write_text(path.read_text().replace("AE: [0.959,", "AE: [0.958,", 1))
-    assert staleness.library_digest("from conservae_lib.claims import ledger", lib) != judged
-    assert staleness.library_digest("from conservae_lib.core import fields", lib) == core
-
-
-def test_every_imported_module_counts_in_the_digest():
-    code = ("from conservae_lib.core import fields\nfrom conservae_lib.training import runtime\n\ncfg = 1\n"
-            "from conservae_lib.core import (\n    energy,\n    models as m,  # eq. 1\n)\n"
-            "from conservae_lib.presentation.plotting import plot_field\nimport conservae_lib.data.mnist\n"
-            "x = conservae_lib.presentation.results.load_summary\n")
-    mods = staleness._notebook_modules(code)
-    assert {"core.fields", "training.runtime", "core.energy", "core.models", "presentation.plotting", "data.mnist",
-            "book.results"} <= mods
-    assert "cfg" not in " ".join(mods) and not any("plot_field" in m or "load_summary" in m for m in mods)
 
 
 # ----------------------------------------------------------------- issue 17: runs that cannot mislead

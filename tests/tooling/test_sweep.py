@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conservae_lib.tooling import profiles, sweep
+from conservae_lib.foundations.parameters import chapter_keys, declaration
+from conservae_lib.tooling import sweep
 from conservae_lib.tooling.notebook_files import chapter_name
 
 #: How many cases ``make test`` runs (spread over the chapters).
@@ -19,9 +20,9 @@ SAMPLE = 18
 
 def test_every_case_is_inside_its_declared_range_and_every_chapter_has_cases():
     cs = sweep.cases()
-    assert {chapter_name(Path(c.chapter)) for c in cs} == set(profiles.DECLARED_IN) - {"scorecard"}
+    assert {chapter_name(Path(c.chapter)) for c in cs} == set(chapter_keys()) - {"scorecard"}
     for c in cs:
-        decl = profiles.declaration(chapter_name(Path(c.chapter)))
+        decl = declaration(chapter_name(Path(c.chapter)))
         assert decl.param(c.name).problem(c.value) is None, c.label
         assert c.value != decl.table("smoke")[c.name], c.label
         assert c.name not in sweep.SKIPPED

@@ -37,6 +37,18 @@ def test_cuda_without_a_gpu_says_so_instead_of_running_on_the_cpu() -> None:
         runtime.select_device("cuda:0")
 
 
+def test_one_label_names_the_device_and_the_machine_records_threads_and_version() -> None:
+    import platform
+
+    assert runtime.device_label("cpu") == f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+    assert runtime.device_label(torch.device("cpu")) == runtime.device_label()
+    info = runtime.machine("cpu")
+    assert info == {"device": runtime.device_label("cpu"), "torch_threads": torch.get_num_threads(),
+                    "torch": torch.__version__}
+    if torch.cuda.is_available():
+        assert runtime.device_label("cuda") == torch.cuda.get_device_name(0)
+
+
 # ----------------------------------------------------------------- seeds and settings
 def _draws() -> tuple[float, float, list[float]]:
     return random.random(), float(np.random.rand()), torch.rand(3).tolist()

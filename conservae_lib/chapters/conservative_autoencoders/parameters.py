@@ -6,10 +6,17 @@ from typing import Any, Mapping
 
 from conservae_lib.foundations.parameters import COUNT, Chapter, Param, seed_and_device
 
+from .propositions import MAX_EXPLICIT
+
+#: Gauss–Legendre nodes per segment of the path integrals (``conditions.check_conservative``'s default).
+QUADRATURE_NODES = 64
+
 
 def _memory(c: Mapping[str, Any]) -> tuple[float, str]:
-    D, H = c["D"], c["H"]
-    return 8.0 * (D * D + 2 * D * H), "one D × D Jacobian and the D × H weights W and R in float64"
+    D, H, n = c["D"], c["H"], c["n_points"]
+    return (8.0 * (min(n, MAX_EXPLICIT) * D * D + n * (D + H) + c["n_loops"] * QUADRATURE_NODES * (D + H) + 2 * D * H),
+            f"the deep models' D × D Jacobians at up to {MAX_EXPLICIT} points, the points' activities, the line "
+            "integrals' nodes and the D × H weights W and R, in float64")
 
 
 PARAMETERS = Chapter("conservative_autoencoders", (

@@ -20,9 +20,13 @@ from conservae_lib.core.models import AutoEncoder
 Tensor = torch.Tensor
 
 
+#: Points at which the deep models' explicit D × D Jacobians are formed (they cost D² numbers each).
+MAX_EXPLICIT = 32
+
+
 def survey(
     models: dict[str, tuple[torch.nn.Module, bool]], x: Tensor, n_loops: int = 64,
-    max_explicit: int = 32, seed: int = 0,
+    max_explicit: int = MAX_EXPLICIT, seed: int = 0,
 ) -> list[dict[str, object]]:
     """:func:`check_conservative` on each model, plus the energy-gradient check where a closed
     form exists. Deep models form explicit Jacobians, so they use the first ``max_explicit``

@@ -33,52 +33,16 @@ from tqdm import tqdm
 from conservae_lib.core.fields import curl_2d, grid_2d, jacobian
 from conservae_lib.core.models import AutoEncoder
 from conservae_lib.data.toy_data import distance_to_curve, make_dataset
-from conservae_lib.training.collapse import all_finite
+from conservae_lib.training.collapse import collapse_reason
 from conservae_lib.training.trainer import DivergenceError, fit
 
 Tensor = torch.Tensor
 
-__all__ = ["CurlProbe", "collapse_reason", "train_and_track", "collapsed_runs", "ratio_final_initial",
+__all__ = ["CurlProbe", "train_and_track", "collapsed_runs", "ratio_final_initial",
            "one_thread_on_cpu", "make_problems", "train_models", "FIG3_READINGS", "fig3_ratios", "data_note",
            "summary", "PARAMETERS"]
 
 Runs = dict[str, list[dict[str, Any]]]  # data set → the runs of :func:`train_and_track`, one per seed
-
-#: A model whose largest ‖∂r/∂x‖_F over the grid is below this has a constant reconstruction there.
-JACOBIAN_FLOOR = 1e-6
-
-
-def collapse_reason(model: torch.nn.Module, points: Tensor, losses: Sequence[float] = (),
-                    degenerate: str | None = None, jacobian_floor: float = JACOBIAN_FLOOR) -> str | None:
-    """Why a trained model cannot be scored for conservativeness, or ``None`` when it can.
-
-    A collapsed network has a conservative field for a trivial reason: if r is constant on the
-    grid, its curl J₁₀ − J₀₁ (Proposition 2) is zero everywhere and its field c − x is a
-    gradient. Such a run says nothing about whether training makes auto-encoders conservative,
-    so chapters 05 and 06 hand the ledger ``not_tested=<reason>`` instead of a number. In order:
-    ``degenerate`` (the trainer's own verdict, ``History.degenerate`` of
-    :func:`conservae_lib.training.trainer.fit`: diverged, or the loss never fell); a non-finite value in
-    ``losses``; non-finite weights; (auto-encoders) no hidden unit with h'(Wᵀx + b) > 0 at any of
-    ``points`` (a dead network); the largest ‖∂r/∂x‖_F over ``points`` below ``jacobian_floor``
-    (constant on the whole grid — unlike :func:`conservae_lib.training.collapse.collapse_reason`, which
-    looks at the median for MNIST, a 2-D field that is flat on part of the box is not collapsed).
-    """
-    if degenerate:
-        return str(degenerate)
-    if any(not math.isfinite(float(v)) for v in losses):
-        return "training diverged: the loss became non-finite."
-    if not all_finite(model.parameters()):
-        return "the network's parameters are not finite (training diverged)."
-    p = next(model.parameters())
-    pts = torch.as_tensor(points).to(p.device, p.dtype)
-    with torch.no_grad():
-        if isinstance(model, AutoEncoder) and not bool((model.hidden_derivative(pts) > 0).any()):
-            return "the network is dead: no hidden unit is active anywhere on the grid, so r is constant."
-        largest = float(jacobian(model, pts).pow(2).sum(dim=(1, 2)).sqrt().max())
-    if not largest >= jacobian_floor:
-        return f"the reconstruction is constant on the grid (‖∂r/∂x‖ < {jacobian_floor:g} everywhere)."
-    return None
-
 
 def collapsed_runs(runs: dict[str, Sequence[dict[str, Any]]]) -> str | None:
     """One sentence naming every collapsed run among ``runs`` (data set → list of runs), or ``None``."""
@@ -152,7 +116,8 @@ def train_and_track(
     (Gaussian corruption of that standard deviation). Returns a dict with ``history`` (a list of
     per-record dicts: ``epoch``, ``loss``, and the keys of :meth:`CurlProbe.measure`),
     ``initial`` (a copy of the untrained model), ``model``, ``seed`` and ``collapsed``: ``None``,
-    or the reason (:func:`collapse_reason`) why the run must not be scored — a run whose loss
+    or the reason (:func:`conservae_lib.training.collapse.collapse_reason`, its ``"everywhere"``
+    test on the probe's grid) why the run must not be scored — a run whose loss
     became non-finite ends there, with only its epoch-0 record. ``epochs=0`` gives the untrained
     control.
     """
@@ -172,7 +137,8 @@ def train_and_track(
         degenerate = str(err)
     model.cpu()
     return {"history": records, "initial": initial, "model": model, "seed": seed,
-            "collapsed": collapse_reason(model, probe.points, [r["loss"] for r in records], degenerate)}
+            "collapsed": collapse_reason(model, probe.points, [r["loss"] for r in records], degenerate=degenerate,
+                                         jacobian_test="everywhere")}
 
 
 def ratio_final_initial(run: dict[str, Any], key: str) -> float:

@@ -21,10 +21,12 @@ Tensor = torch.Tensor
 
 
 def glue_texts(numbers: dict[str, Any], claims: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """What chapter 05's prose glues, by glue name: the numbers of :func:`summary` (``near_best``,
-    ``near_worst``, ``box_best``, ``box_worst``, ``n_near_below_box``, ``n_rel_near_below_box``,
-    ``tied_max``) and the verdicts of its first two ``fig3`` records in the order of
-    :data:`FIG3_READINGS` (``verdict05``: the paper's reading, ``verdict05_box``: the whole box)."""
+    """What chapter 05's prose glues, by glue name: the numbers of
+    :func:`~conservae_lib.chapters.curl_2d.curl_training.summary` (``near_best``, ``near_worst``,
+    ``box_best``, ``box_worst``, ``n_near_below_box``, ``n_rel_near_below_box``, ``tied_max``) and
+    the verdicts of its first two ``fig3`` records in the order of
+    :data:`~conservae_lib.chapters.curl_2d.curl_training.FIG3_READINGS` (``verdict05``: the paper's
+    reading, ``verdict05_box``: the whole box)."""
     from conservae_lib.presentation.report import fmt, fmt_small
 
     near, box, rel_near, rel_box = (numbers[k] for k in ("near_ratio", "box_ratio", "rel_near_final", "rel_box_final"))
@@ -42,8 +44,9 @@ def curl_rows(runs: dict[str, dict[str, Sequence[dict[str, Any]]]]) -> list[dict
     """Chapter 05's table: per model and data set, the mean |curl| near the data and over the whole
     box, initial → final and their ratio, side by side, and the final relative curls.
 
-    ``runs`` maps a model label to {data set: list of runs of :func:`train_and_track`}; means over
-    the runs (seeds), with the ratio averaged seed by seed. A model with a collapsed run is marked.
+    ``runs`` maps a model label to {data set: list of runs of
+    :func:`~conservae_lib.chapters.curl_2d.curl_training.train_and_track`}; means over the runs
+    (seeds), with the ratio averaged seed by seed. A model with a collapsed run is marked.
     """
     from conservae_lib.presentation.report import fmt
 

@@ -48,4 +48,6 @@ PARAMETERS = Chapter("curl_2d", (
     Param("half_width", 1.2, "the grid covers [-half_width, half_width]^2", kind=float, low=0.8,
           why="the data curves reach 0.8 from the origin, and the grid must cover them"),
     Param("near_radius", 0.1, "\"near the data\": within this distance of the noise-free curve", **POSITIVE),
-), memory=lambda c: (4.0 * 2 * c["grid_n"] ** 2, "grid_n² grid points × 2 coordinates in float32"), rules=_near_rule)
+), memory=lambda c: (4.0 * (c["grid_n"] ** 2 + len(c["datasets"]) * c["n_samples"]) * (2 + c["hidden"]),
+                     "the grid_n² grid points and every data set's n_samples points, each with its 2 coordinates and "
+                     "its hidden activities, in float32"), rules=_near_rule)

@@ -10,13 +10,13 @@ untied one can represent F itself. ``inputs="values"`` reproduces instead the pr
 authors' released code, which trains an ordinary (contractive, tied) auto-encoder on the *field
 values* F(x_i) as data, without the points x_i, and then draws r(x) − x on the grid.
 
-Chapter 06_hodge_2d runs, after :func:`conservae_lib.chapters.hodge_2d.hodge.least_squares_reference` (the paper's F
+Chapter 06_hodge_2d runs, after :func:`conservae_lib.chapters.hodge_2d.scoring.least_squares_reference` (the paper's F
 and its best gradient fit): :func:`fit_main_models` and
 :func:`score_main_models` (Figure 4 at the paper's settings), :func:`fit_ablations` and
 :func:`compare_on_paper_field` (contraction, the authors' protocol, the trivial model),
 :func:`fit_more_fields` (two more fields with a known split) and :func:`figure4_evidence` (the
 statistics the ledger's ``fig4.*`` claims judge). The chapter's tables, figures and page values
-are drawn here too (``*_table``, ``plot_*``, :func:`page_values`), for now.
+are :mod:`conservae_lib.chapters.hodge_2d.figures`.
 """
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .hodge import (FIELDS, Pair, Reference, error_row, helmholtz_hodge, model_curl_on_grid, model_on_grid, relative_error, sample_grid, score_model)
+from .scoring import Reference, error_row, model_curl_on_grid, model_on_grid, score_model
+from conservae_lib.core.hodge import Pair, helmholtz_hodge, relative_error
 from conservae_lib.core.models import AutoEncoder
+from conservae_lib.data.vector_fields import FIELDS, sample_grid
 from conservae_lib.training.trainer import fit
 
 Tensor = torch.Tensor
@@ -90,7 +92,7 @@ def extract_conservative(
     ``inputs="values"`` is the authors' released protocol: an ordinary auto-encoder trained on
     the values F(x_i) alone (inputs = targets = F(x_i)); ``points`` is then not used for training.
     Training is :func:`conservae_lib.training.trainer.fit` (one L-BFGS call of ≤ 20 iterations per epoch
-    by default), seeded by ``seed``. Evaluate the result with ``model.field`` or :func:`conservae_lib.chapters.hodge_2d.hodge.field_values`.
+    by default), seeded by ``seed``. Evaluate the result with ``model.field`` or :func:`conservae_lib.chapters.hodge_2d.scoring.field_values`.
     ``threads`` (default 1) is the number of torch CPU threads used while fitting, restored
     afterwards: these models are small, and one thread is the fastest on a busy CPU (defaults on
     a 100 × 100 grid: about 25 s on a loaded 2-core machine; with 2 threads about 60 s).
@@ -270,7 +272,7 @@ def fit_ablations(n_train: int, contractions: Sequence[float], authors_contracti
 
 @dataclass
 class Comparison:
-    """Rows of :func:`conservae_lib.chapters.hodge_2d.hodge.error_row` on the paper's F, by key, and their labels."""
+    """Rows of :func:`conservae_lib.chapters.hodge_2d.scoring.error_row` on the paper's F, by key, and their labels."""
 
     errors: dict[str, dict[str, Any]]
     labels: dict[str, str]
@@ -309,7 +311,7 @@ class MoreField:
 
 def fit_more_fields(names: Sequence[str], n_grid: int, n_train: int, contraction: float,
                     **small_model: Any) -> dict[str, MoreField]:
-    """For each field of :data:`conservae_lib.chapters.hodge_2d.hodge.FIELDS` in ``names``: the classical solver on the
+    """For each field of :data:`conservae_lib.data.vector_fields.FIELDS` in ``names``: the classical solver on the
     evaluation grid, and a tied and a contractive (λ = ``contraction``) untied auto-encoder
     trained on an ``n_train`` grid, each compared with the solver's best gradient fit."""
     out = {}

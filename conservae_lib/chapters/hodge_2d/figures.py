@@ -11,8 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .hodge import Array, Reference, grid_curl, model_curl_on_grid, model_on_grid, relative_error
 from .experiment import KINDS, Ablation, Comparison, Extraction, Figure4Evidence, MoreField
+from .scoring import Reference, model_curl_on_grid, model_on_grid
+from conservae_lib.core.hodge import Array, grid_curl, relative_error
 from conservae_lib.presentation.plotting import panels
 from conservae_lib.presentation.report import fmt, fmt_small, frame
 
@@ -21,7 +22,7 @@ __all__ = ["format_error_row", "plot_grid_field", "describe_reference", "plot_re
 
 
 def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
-    """One table row of :func:`error_row`'s numbers, formatted for the page."""
+    """One table row of :func:`~conservae_lib.chapters.hodge_2d.scoring.error_row`'s numbers, formatted for the page."""
     if e.get("collapsed"):
         name = f"{name} [collapsed]"
     return {key: name, "vs stated conservative part": fmt(e["err_stated"], 3), "vs best gradient fit": fmt(e["err_l2fit"], 3),
@@ -102,7 +103,7 @@ def main_models_table(main_scores: dict[str, list[dict[str, Any]]], seeds: Seque
 
 
 def methods_table(comparison: Comparison) -> pd.DataFrame:
-    """The methods on the paper's F, one row each (:func:`conservae_lib.chapters.hodge_2d.hodge.format_error_row`)."""
+    """The methods on the paper's F, one row each (:func:`format_error_row`)."""
     return frame([format_error_row(comparison.labels[key], row) for key, row in comparison.errors.items()], index="method")
 
 
@@ -111,7 +112,8 @@ def _method_labels(contraction: float) -> dict[str, str]:
 
 
 def more_fields_table(more_fields: dict[str, MoreField], contraction: float) -> pd.DataFrame:
-    """The extra fields: for each, the solver and the two auto-encoders of :func:`fit_more_fields`."""
+    """The extra fields: for each, the solver and the two auto-encoders of
+    :func:`~conservae_lib.chapters.hodge_2d.experiment.fit_more_fields`."""
     labels = _method_labels(contraction)
     return frame([{"field": name, **format_error_row(labels[method], row)}
                   for name, more in more_fields.items() for method, row in more.errors.items()])

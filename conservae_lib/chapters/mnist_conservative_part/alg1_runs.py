@@ -1,10 +1,10 @@
-"""Chapter 07's runs: Algorithm 1 over every seed, checkpointed, and the chapter's parameters.
+"""Chapter 07's runs: Algorithm 1 over every seed, checkpointed.
 
 :func:`run_experiment` runs every seed (the learners in a pool of processes on CPU,
 :func:`train_learners_in_pool`), :func:`run_seed` one repetition with the steps of
 :mod:`conservae_lib.chapters.mnist_conservative_part.algorithm1`; every training run checkpoints into :func:`run_directory`, so a
-re-run with the same parameters reloads instead of training. ``PARAMETERS`` declares the chapter's
-parameters. Chapter: *Algorithm 1 on MNIST* (07_mnist_conservative_part).
+re-run with the same parameters reloads instead of training. The chapter's parameters are declared in
+:mod:`conservae_lib.chapters.mnist_conservative_part.parameters`. Chapter: *Algorithm 1 on MNIST* (07_mnist_conservative_part).
 """
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 
 from conservae_lib.core import energy, fields
+from conservae_lib.foundations.parameters import Config
 from conservae_lib.training import trainer
+from conservae_lib.training.pool import run_in_processes, threads_per_worker
 from conservae_lib.training.progress import progress_bar
 from .algorithm1 import (LEARNERS, derive_seed, fit_to_field, interpolate_parameters, random_untied_autoencoder, sample_uniform_points, train_mnist_autoencoder)
 from .corruption import CORRUPTIONS, corrupt, ink
@@ -28,7 +30,7 @@ from .table2 import (CVF_ROWS, energy_difference, fractions_higher, path_depende
 Tensor = torch.Tensor
 
 
-def run_directory(cfg: Mapping[str, Any], root: Path) -> Path:
+def run_directory(cfg: Config, root: Path) -> Path:
     """``root/run-<digest>``: checkpoints of one parameter set (all but ``device``, ``cpu_threads``,
     ``workers`` and ``seeds``), so a re-run with the same parameters resumes and a run with other
     parameters never reads foreign checkpoints. Each seed's runs live in their own ``seed<n>/``
@@ -48,33 +50,33 @@ def _ckpt(run_dir: Path | None, seed: int, name: str) -> Path | None:
     return None if run_dir is None else Path(run_dir) / f"seed{seed}" / f"{name}.pt"
 
 
-def _setting(cfg: Mapping[str, Any], x_train: Tensor, seed: int, run_dir: Path | None, progress: bool):
+def _setting(cfg: Config, x_train: Tensor, seed: int, run_dir: Path | None, progress: bool):
     """The models and points one repetition shares: θ_K of both rows, θ_0, the field points and
     the held-out points (trained models come from their checkpoints when these exist)."""
-    D, H, act = x_train.shape[1], int(cfg["H"]), str(cfg["activation"])
+    D, H, act = x_train.shape[1], int(cfg.H), str(cfg.activation)
     cvf = {}
     for row in CVF_ROWS:
         cvf[row] = train_mnist_autoencoder(
-            x_train, H, act, tied=(row == "tied"), epochs=int(cfg["mnist_epochs"]), batch_size=int(cfg["batch_size"]),
-            lr=float(cfg["lr"]), seed=derive_seed(seed, "cvf", row), checkpoint=_ckpt(run_dir, seed, f"cvf_{row}"),
-            device=cfg["device"], progress=progress)
+            x_train, H, act, tied=(row == "tied"), epochs=int(cfg.mnist_epochs), batch_size=int(cfg.batch_size),
+            lr=float(cfg.lr), seed=derive_seed(seed, "cvf", row), checkpoint=_ckpt(run_dir, seed, f"cvf_{row}"),
+            device=cfg.device, progress=progress)
     random = random_untied_autoencoder(D, H, act, derive_seed(seed, "random"))
-    x_field = sample_uniform_points(int(cfg["n_field_points"]), D, derive_seed(seed, "uniform"))
-    x_eval = sample_uniform_points(int(cfg["n_eval_points"]), D, derive_seed(seed, "uniform-eval"))
+    x_field = sample_uniform_points(int(cfg.n_field_points), D, derive_seed(seed, "uniform"))
+    x_eval = sample_uniform_points(int(cfg.n_eval_points), D, derive_seed(seed, "uniform-eval"))
     return cvf, random, x_field, x_eval
 
 
-def _learner(cfg: Mapping[str, Any], target: AutoEncoder, x_field: Tensor, x_eval: Tensor, seed: int, row: str,
+def _learner(cfg: Config, target: AutoEncoder, x_field: Tensor, x_eval: Tensor, seed: int, row: str,
              learner: str, beta: float, run_dir: Path | None, progress: bool) -> tuple[AutoEncoder, trainer.History]:
     tag = f"cvf_{row}_beta{_beta_tag(beta)}_{learner}"
     return fit_to_field(
-        target, x_field, tied=(learner == "tied"), H=int(cfg["H"]), activation=str(cfg["activation"]),
-        epochs=int(cfg["field_epochs"]), batch_size=int(cfg["field_batch_size"]), lr=float(cfg["field_lr"]),
-        seed=derive_seed(seed, tag), x_eval=x_eval, checkpoint=_ckpt(run_dir, seed, tag), device=cfg["device"],
+        target, x_field, tied=(learner == "tied"), H=int(cfg.H), activation=str(cfg.activation),
+        epochs=int(cfg.field_epochs), batch_size=int(cfg.field_batch_size), lr=float(cfg.field_lr),
+        seed=derive_seed(seed, tag), x_eval=x_eval, checkpoint=_ckpt(run_dir, seed, tag), device=cfg.device,
         progress=progress, desc=f"CVF {row}, β={beta:g}, {learner} learner")
 
 
-def _learner_job(cfg: Mapping[str, Any], x_train: Tensor, seed: int, row: str, learner: str, beta: float,
+def _learner_job(cfg: Config, x_train: Tensor, seed: int, row: str, learner: str, beta: float,
                  run_dir: str) -> None:
     """One learner in a worker process; its result reaches the parent through its checkpoint."""
     cvf, random, x_field, x_eval = _setting(cfg, x_train, seed, Path(run_dir), progress=False)
@@ -82,45 +84,28 @@ def _learner_job(cfg: Mapping[str, Any], x_train: Tensor, seed: int, row: str, l
     _learner(cfg, target, x_field, x_eval, seed, row, learner, beta, Path(run_dir), progress=False)
 
 
-def _mnist_job(cfg: Mapping[str, Any], x_train: Tensor, seed: int, row: str, run_dir: str) -> None:
+def _mnist_job(cfg: Config, x_train: Tensor, seed: int, row: str, run_dir: str) -> None:
     """One MNIST model θ_K in a worker process, into its checkpoint."""
     train_mnist_autoencoder(
-        x_train, int(cfg["H"]), str(cfg["activation"]), tied=(row == "tied"), epochs=int(cfg["mnist_epochs"]),
-        batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=derive_seed(seed, "cvf", row),
-        checkpoint=_ckpt(Path(run_dir), seed, f"cvf_{row}"), device=cfg["device"], progress=False)
+        x_train, int(cfg.H), str(cfg.activation), tied=(row == "tied"), epochs=int(cfg.mnist_epochs),
+        batch_size=int(cfg.batch_size), lr=float(cfg.lr), seed=derive_seed(seed, "cvf", row),
+        checkpoint=_ckpt(Path(run_dir), seed, f"cvf_{row}"), device=cfg.device, progress=False)
 
 
-def _pool_initializer(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
-def train_learners_in_pool(cfg: Mapping[str, Any], x_train: Tensor, run_dir: Path, workers: int,
-                           progress: bool = True) -> None:
-    """Train every learner of every seed in a pool of ``workers`` processes (one torch thread
-    each, or ``cpu_threads // workers``) into its checkpoint; :func:`run_seed` then reads them
-    back. The MNIST models are trained first (all of them, before any learner), so that no two
-    workers write one checkpoint. Several small single-threaded trainings use a CPU's cores better than one
-    trained with all threads."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    seeds = [int(s) for s in cfg["seeds"]]
-    jobs = [(s, row, learner, float(b)) for s in seeds for row in CVF_ROWS for learner in LEARNERS[row]
-            for b in cfg["betas"]]
-    threads = max(1, int(cfg.get("cpu_threads") or torch.get_num_threads()) // workers)
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_pool_initializer, initargs=(threads,)) as pool:
-        # first the MNIST models (every learner of a seed needs them), then the learners
-        stages: list[tuple[str, Callable[[], list]]] = [
-            ("MNIST models", lambda: [pool.submit(_mnist_job, dict(cfg), x_train, s, row, str(run_dir))
-                                      for s in seeds for row in CVF_ROWS]),
-            ("learners", lambda: [pool.submit(_learner_job, dict(cfg), x_train, s, row, learner, b, str(run_dir))
-                                  for s, row, learner, b in jobs])]
-        for stage, submit in stages:
-            futures = submit()
-            done = progress_bar(as_completed(futures), f"{stage} ({workers} processes)", progress, total=len(futures))
-            for fut in done:
-                fut.result()  # re-raise a worker's error here
+def train_learners_in_pool(cfg: Config, x_train: Tensor, run_dir: Path, workers: int, progress: bool = True) -> None:
+    """Train every learner of every seed in a pool of ``workers`` processes
+    (:func:`conservae_lib.training.pool.run_in_processes`, ``cpu_threads // workers`` torch threads each) into its
+    checkpoint; :func:`run_seed` then reads them back. The MNIST models are trained first (all of them, before any
+    learner), so that no two workers write one checkpoint. Several small single-threaded trainings use a CPU's
+    cores better than one trained with all threads."""
+    seeds = [int(s) for s in cfg.seeds]
+    threads = threads_per_worker(workers, cfg.cpu_threads)
+    mnist = [(cfg, x_train, s, row, str(run_dir)) for s in seeds for row in CVF_ROWS]
+    learners = [(cfg, x_train, s, row, learner, float(b), str(run_dir)) for s in seeds for row in CVF_ROWS
+                for learner in LEARNERS[row] for b in cfg.betas]
+    # first the MNIST models (every learner of a seed needs them), then the learners
+    run_in_processes(_mnist_job, mnist, workers, threads, progress, "MNIST models")
+    run_in_processes(_learner_job, learners, workers, threads, progress, "learners")
 
 
 def _learner_entry(learned: AutoEncoder, hist: trainer.History, target64: AutoEncoder, x_field: Tensor,
@@ -157,7 +142,7 @@ def _learner_entry(learned: AutoEncoder, hist: trainer.History, target64: AutoEn
 
 
 def run_seed(
-    cfg: Mapping[str, Any], x_train: Tensor, x_test: Tensor, seed: int, run_dir: Path | None = None,
+    cfg: Config, x_train: Tensor, x_test: Tensor, seed: int, run_dir: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Algorithm 1 for one repetition ``seed``: both rows of Table 2, every β of ``cfg.betas``.
@@ -169,19 +154,19 @@ def run_seed(
     Jacobian symmetricity, the reference errors (:func:`conservative_references`), and for each
     learner its curves, errors, fit and energy fractions per corruption.
     """
-    H, nodes = int(cfg["H"]), int(cfg["quadrature_nodes"])
+    H, nodes = int(cfg.H), int(cfg.quadrature_nodes)
     cvf, random, x_field, x_eval = _setting(cfg, x_train, seed, run_dir, progress)
 
     # Evaluation in float64 (ties and small differences are then meaningful).
     xt = x_test.double()
     p = ink(x_train)
-    corrupted = {k: corrupt(xt, k, float(cfg["corruption_level"]), derive_seed(seed, "corrupt", k), p=p)
+    corrupted = {k: corrupt(xt, k, float(cfg.corruption_level), derive_seed(seed, "corrupt", k), p=p)
                  for k in CORRUPTIONS}
     x_mean = x_train.double().mean(dim=0)
     trivial = {"-½‖x‖²": quadratic_fractions(xt, corrupted, None), "-½‖x − x̄‖²": quadratic_fractions(xt, corrupted, x_mean)}
 
     out: dict[str, Any] = {"seed": int(seed), "binomial_p": p, "trivial": trivial, "cvf": {}}
-    betas = [float(b) for b in cfg["betas"]]
+    betas = [float(b) for b in cfg.betas]
     for row in CVF_ROWS:
         model_k, hist_k = cvf[row]
         rows = []
@@ -211,7 +196,7 @@ def run_seed(
     return out
 
 
-def run_experiment(cfg: Mapping[str, Any], x_train: Tensor, x_test: Tensor, run_dir: Path | None = None,
+def run_experiment(cfg: Config, x_train: Tensor, x_test: Tensor, run_dir: Path | None = None,
                    progress: bool = True) -> list[dict[str, Any]]:
     """:func:`run_seed` for every seed of ``cfg.seeds``. With ``cfg.workers`` > 1, a checkpoint
     folder and a CPU device, the learners are first trained in a pool of processes
@@ -220,16 +205,13 @@ def run_experiment(cfg: Mapping[str, Any], x_train: Tensor, x_test: Tensor, run_
 
     from conservae_lib.training.runtime import select_device
 
-    seeds = [int(s) for s in cfg["seeds"]]
-    workers = int(cfg.get("workers") or 1)
+    seeds = [int(s) for s in cfg.seeds]
+    workers = int(cfg.workers)
     with warnings.catch_warnings():
         # tqdm.auto warns once, when the first bar below imports it, that ipywidgets is missing; the
         # bars fall back to text (or are silenced by TQDM_DISABLE=1), so the warning is only noise on the page.
         warnings.filterwarnings("ignore", message=".*IProgress not found.*")
-        if workers > 1 and run_dir is not None and select_device(cfg["device"]).type == "cpu":
+        if workers > 1 and run_dir is not None and select_device(cfg.device).type == "cpu":
             train_learners_in_pool(cfg, x_train, Path(run_dir), workers, progress)
         return [run_seed(cfg, x_train, x_test, s, run_dir, progress)
                 for s in progress_bar(seeds, "seeds", progress, leave=True)]
-
-
-# ------------------------------------------------------------------------- chapter 07's parameters

@@ -21,8 +21,10 @@ from conservae_lib.foundations.parameters import (
 
 
 def _memory(c: Mapping[str, Any]) -> tuple[float, str]:
-    return (4.0 * 784 * (c["n_train"] + c["n_test"] + c["n_field_points"] + 2 * c["H"]),
-            "the images, the field points and the 784 × H weights in float32")
+    return (4.0 * (784 * (c["n_train"] + c["n_test"] + c["n_field_points"] + 2 * c["H"])
+                   + c["quadrature_nodes"] * (784 + c["H"])),
+            "the images, the field points, the 784 × H weights and one line integral's quadrature nodes with their "
+            "hidden activities, in float32")
 
 
 PARAMETERS = Chapter("mnist_conservative_part", (

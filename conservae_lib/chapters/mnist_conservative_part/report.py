@@ -19,14 +19,8 @@ from .alg1_claims import paper_fraction, reading_gaps
 from .corruption import CORRUPTIONS, READINGS
 from .table2 import CVF_ROWS, seed_values
 
-__all__ = ["fmt_stat", "table2", "gap_table", "fit_table", "final_loss_table", "controls_table", "learning_curves",
+__all__ = ["table2", "gap_table", "fit_table", "final_loss_table", "controls_table", "learning_curves",
            "plot_learning_curves", "fit_count", "prose_numbers"]
-
-
-def fmt_stat(stat: Sequence[float], digits: int = 4) -> str:
-    """A (mean, sd) pair of :func:`conservae_lib.chapters.mnist_conservative_part.table2.summarize` as "m ± s" with ``digits`` decimals."""
-    m, s = stat[0], stat[1]
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
 #: How the chapter labels Table 2's rows and the corruptions.
@@ -49,7 +43,8 @@ def table2(summary: Mapping[str, Any]):
         rows[(label, "paper")] = ["—" if p is None else f"{p:.4f}" for p in paper]
         for k in READINGS:
             rows[(label, f"ours, {_CORRUPTION_LABEL[k]}")] = [
-                fmt_stat(summary[f"{row}:learners/tied/fraction/{k}"][b]) for b in summary["betas"]]
+                report.fmt_mean_sd(*summary[f"{row}:learners/tied/fraction/{k}"][b], 4, decimals=True)
+                for b in summary["betas"]]
         rows[(label, "learner fitted (seeds)")] = [
             f"{round(summary[f'{row}:learners/tied/fits'][b][0] * n)} of {n}" for b in summary["betas"]]
     df = pd.DataFrame(rows, index=[f"β = {b:.1f}" for b in summary["betas"]]).T
@@ -77,19 +72,20 @@ def fit_table(summary: Mapping[str, Any]):
     for row in CVF_ROWS:
         for b in summary["betas"]:
             g = lambda path: summary[f"{row}:{path}"][b]  # noqa: E731
+            ms = lambda path: report.fmt_mean_sd(*g(path), 3, decimals=True)  # noqa: E731
             rec = {
                 "CVF": row, "β": f"{b:.1f}",
-                "sym(∂r_β/∂x)": fmt_stat(g("target_symmetricity"), 3),
-                "best linear": fmt_stat(g("references/linear"), 3),
-                "best conservative (symmetric)": fmt_stat(g("references/symmetric"), 3),
-                "tied floor (PSD)": fmt_stat(g("references/tied_floor"), 3),
-                "tied learner": fmt_stat(g("learners/tied/rel_error_uniform"), 3),
+                "sym(∂r_β/∂x)": ms("target_symmetricity"),
+                "best linear": ms("references/linear"),
+                "best conservative (symmetric)": ms("references/symmetric"),
+                "tied floor (PSD)": ms("references/tied_floor"),
+                "tied learner": ms("learners/tied/rel_error_uniform"),
                 "tied: fits / levelled": f"{round(g('learners/tied/fits')[0] * n)} / {round(g('learners/tied/plateaued')[0] * n)} of {n}",
-                "tied: distance to symmetric part": fmt_stat(g("learners/tied/symmetric_part_distance"), 3),
-                "tied: error at MNIST test images": fmt_stat(g("learners/tied/rel_error_mnist"), 3),
+                "tied: distance to symmetric part": ms("learners/tied/symmetric_part_distance"),
+                "tied: error at MNIST test images": ms("learners/tied/rel_error_mnist"),
             }
             if f"{row}:learners/untied/rel_error_uniform" in summary:
-                rec["untied learner (extra)"] = fmt_stat(g("learners/untied/rel_error_uniform"), 3)
+                rec["untied learner (extra)"] = ms("learners/untied/rel_error_uniform")
                 rec["untied: fits / levelled"] = (f"{round(g('learners/untied/fits')[0] * n)} / "
                                                   f"{round(g('learners/untied/plateaued')[0] * n)} of {n}")
             else:
@@ -101,11 +97,14 @@ def fit_table(summary: Mapping[str, Any]):
 def final_loss_table(summary: Mapping[str, Any]):
     """Figure 5's statistic per β: the learners' final training loss (mean ± sd over seeds; the
     ledger's claim ``fig5``) and the variation of the target it is measured against."""
+    def ms(key: str, b: float) -> str:
+        return report.fmt_mean_sd(*summary[key][b], 3, decimals=True)
+
     return report.frame([{"β": f"{b:.1f}",
-                          **{f"final loss, tied learner, CVF {row}": fmt_stat(summary[f"{row}:learners/tied/final_loss"][b], 3)
+                          **{f"final loss, tied learner, CVF {row}": ms(f"{row}:learners/tied/final_loss", b)
                              for row in CVF_ROWS},
-                          "final loss, untied learner (extra)": fmt_stat(summary["tied:learners/untied/final_loss"][b], 3),
-                          "variation of r_β (CVF tied)": fmt_stat(summary["tied:target_variation"][b], 3)}
+                          "final loss, untied learner (extra)": ms("tied:learners/untied/final_loss", b),
+                          "variation of r_β (CVF tied)": ms("tied:target_variation", b)}
                          for b in summary["betas"]], index="β")
 
 
@@ -116,7 +115,8 @@ def controls_table(summary: Mapping[str, Any], row: str = "tied"):
 
     records = []
     for name, stats in summary["trivial"].items():
-        records.append({"energy": f"trivial {name}", "β": "—", **{_CORRUPTION_LABEL[k]: fmt_stat(stats[k], 3) for k in CORRUPTIONS}})
+        records.append({"energy": f"trivial {name}", "β": "—",
+                        **{_CORRUPTION_LABEL[k]: report.fmt_mean_sd(*stats[k], 3, decimals=True) for k in CORRUPTIONS}})
     labels = [("target_fraction", "target field r_β − x (line integral)"),
               ("learners/tied/fraction", "tied learner (eq. 4)"),
               ("learners/tied/quadratic_term", "its term −½‖x − c‖² alone"),
@@ -126,7 +126,8 @@ def controls_table(summary: Mapping[str, Any], row: str = "tied"):
             if f"{row}:{path}/{CORRUPTIONS[0]}" not in summary:
                 continue
             records.append({"energy": label, "β": f"{b:.1f}",
-                            **{_CORRUPTION_LABEL[k]: fmt_stat(summary[f"{row}:{path}/{k}"][b], 3) for k in CORRUPTIONS}})
+                            **{_CORRUPTION_LABEL[k]: report.fmt_mean_sd(*summary[f"{row}:{path}/{k}"][b], 3, decimals=True)
+                               for k in CORRUPTIONS}})
     return pd.DataFrame(records).set_index(["energy", "β"])
 
 

@@ -31,7 +31,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ Tensor = torch.Tensor
 
 __all__ = [
     "RunSpec", "Settings", "RunResult", "GRID", "CONTRACTIONS", "paper_table1",
-    "train_run", "train_runs", "run_grid", "save_run",
+    "train_run", "train_runs", "save_run",
 ]
 
 
@@ -104,7 +104,9 @@ GRID: tuple[RunSpec, ...] = tuple(
 
 @dataclass(frozen=True)
 class Settings:
-    """Training hyper-parameters shared by every run (the paper does not give them; we chose them).
+    """Training hyper-parameters shared by every run (the paper does not give them; we chose them). Every field
+    is required: the values come from the chapter's declaration (``parameters.py``) through
+    :func:`~conservae_lib.chapters.mnist_symmetricity.table1_jobs.settings_from`.
 
     ``cae_weight`` is the CAE strength (used only by CAE runs): ε of ε‖∂r/∂x‖²_F (eq. 10) when
     ``contraction="eq10"``, λ of Rifai's λ‖∂h/∂x‖²_F when ``"rifai"``; ``alpha`` the squared
@@ -113,18 +115,18 @@ class Settings:
     ``training.OPTIMIZERS`` (``sgd`` has momentum 0.9, ``sgd_plain`` none).
     """
 
-    H: int = 500
-    epochs: int = 100
-    batch_size: int = 200
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    cae_weight: float = 0.1
-    alpha: float = 1.0
-    n_eval: int = 1000
-    metrics_every: int = 2
-    checkpoint_every: int = 10
-    device: str = "auto"
-    contraction: str = "eq10"
+    H: int
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str
+    cae_weight: float
+    alpha: float
+    n_eval: int
+    metrics_every: int
+    checkpoint_every: int
+    device: str
+    contraction: str
 
     def __post_init__(self) -> None:
         if self.contraction not in CONTRACTIONS:
@@ -272,21 +274,6 @@ def save_run(run: RunResult, folder: str | Path) -> Path:
         "degenerate": run.degenerate, "records": run.records})
 
 
-def run_grid(
-    specs: Iterable[RunSpec], seeds: Sequence[int], settings: Settings, data: MNIST,
-    checkpoint_dir: str | Path | None = None, progress: bool = True, workers: int = 1,
-) -> list[RunResult]:
-    """Every configuration × every seed (see :func:`train_runs` for ``workers``), sorted as Table 1."""
-    specs = list(specs)
-    jobs = [(s, settings, seed) for seed in seeds for s in specs]  # seed-major: every configuration gets seed 0 first
-    out = train_runs(jobs, data, checkpoint_dir, progress=progress, workers=workers)
-    return sorted(out, key=lambda r: ([g.key for g in GRID].index(r.spec.key) if r.spec in GRID else 99, r.seed))
-
-
-def _pool_initializer(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def _train_job(spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str) -> None:
     """One run in a worker process; its result reaches the parent through the checkpoint."""
     train_run(spec, settings, data, seed, checkpoint_dir, progress=False)
@@ -298,34 +285,21 @@ def train_runs(
 ) -> list[RunResult]:
     """:func:`train_run` for each (configuration, settings, seed) of ``jobs``, in order.
 
-    With ``workers`` > 1, a checkpoint folder and a CPU device, the unfinished runs are first
-    trained in a pool of ``workers`` processes with ``torch.get_num_threads() // workers``
-    threads each (several small single-threaded trainings use a CPU's cores better than one run
-    with all threads: the performance appendix measures it), then every run is read back from
-    its finished checkpoint. The numbers are those of a run with that many threads; a GPU, or
+    With ``workers`` > 1, a checkpoint folder and a CPU device, the runs are first trained in a pool of
+    ``workers`` processes with ``torch.get_num_threads() // workers`` threads each
+    (:func:`conservae_lib.training.pool.run_in_processes`: several small single-threaded trainings use a CPU's
+    cores better than one run with all threads; the performance appendix measures it), then every run is read
+    back from its finished checkpoint. The numbers are those of a run with that many threads; a GPU, or
     ``workers=1``, trains the runs one after another in this process.
     """
+    from conservae_lib.training.pool import check_workers, run_in_processes
     from conservae_lib.training.runtime import select_device
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer; got {workers!r}.")
+    check_workers(workers)
     jobs = list(jobs)
     if workers > 1 and len(jobs) > 1 and checkpoint_dir is not None and all(
             select_device(st.device).type == "cpu" for _, st, _ in jobs):
-        _train_in_pool(jobs, data, Path(checkpoint_dir), workers, progress)
+        run_in_processes(_train_job, [(s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs], workers,
+                         progress=progress, desc="runs")
     jobs_it = progress_bar(jobs, "runs", progress)
     return [train_run(s, st, data, seed, checkpoint_dir, progress) for s, st, seed in jobs_it]
-
-
-def _train_in_pool(jobs: Sequence[tuple[RunSpec, Settings, int]], data: MNIST, checkpoint_dir: Path,
-                   workers: int, progress: bool) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    threads = max(1, torch.get_num_threads() // workers)
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_pool_initializer, initargs=(threads,)) as pool:
-        futures = [pool.submit(_train_job, s, st, data, seed, str(checkpoint_dir)) for s, st, seed in jobs]
-        done = progress_bar(as_completed(futures), f"runs ({workers} processes)", progress, total=len(futures))
-        for fut in done:
-            fut.result()  # re-raise a worker's error here

@@ -15,14 +15,16 @@ import pandas as pd
 
 from conservae_lib.presentation import report
 from conservae_lib.data.mnist import MNIST
+from conservae_lib.foundations.parameters import Config
 from .empirical import GRID, RunResult, Settings, paper_table1
 from .readings import curve_shape
+from .table1 import data_check_gaps
 from .table1_jobs import OPTIMIZER_LABELS, seeds_from
 
 __all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "reconstruction_text", "primary_text", "reading_verdicts_frame",
            "readings_frame", "optimizer_labels", "data_text", "settings_frame",
            "epsilon_text", "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
-           "rifai_check_frame", "data_check_frame", "data_check_gaps", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
+           "rifai_check_frame", "data_check_frame", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
            "hidden_frame", "baseline_rows", "sensitivity_frame", "differences_text", "claims_frame"]
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -78,8 +80,7 @@ def _cell(s: dict[str, Any] | None, digits: int) -> str:
         return "—"
     if s.get("degenerate"):
         return "degenerate"
-    spread = f" ± {100 * s['sd']:.{digits}f}" if s["n"] > 1 else ""
-    return f"{100 * s['mean']:.{digits}f}{spread}"
+    return report.fmt_mean_sd(s["mean"], s["sd"] if s["n"] > 1 else None, digits, decimals=True, scale=100)
 
 
 def table1_frame(stats: dict[str, dict[str, Any]], digits: int = 1, paper: bool = True,
@@ -115,7 +116,7 @@ def data_text(mnist: MNIST, x_eval: Any) -> str:
             f"metrics averaged over {len(x_eval):,} of them")
 
 
-def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Any) -> pd.DataFrame:
+def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Config) -> pd.DataFrame:
     """The settings the paper leaves open, as chosen (section *Data and training set-up*)."""
     return report.frame([
         {"setting": "hidden units H", "value": str(settings.H)},
@@ -132,7 +133,7 @@ def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Any) -> p
 
 
 # ----------------------------------------------------------------------------- ε of eq. (10), the readings
-def epsilon_text(cfg: Any, eps: Mapping[str, Mapping[str, float]], labels: Mapping[str, str]) -> str:
+def epsilon_text(cfg: Config, eps: Mapping[str, Mapping[str, float]], labels: Mapping[str, str]) -> str:
     """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell."""
     return (f"ε grid {cfg.eps_grid}; bound: reconstruction error ≤ {1 + cfg.eps_tolerance:g} × the AE's of the same "
             f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n"
@@ -221,27 +222,11 @@ def full_mnist_frame(stats: Mapping[str, dict[str, dict[str, Any]]], labels: Map
     return None
 
 
-def data_check_gaps(runs: Sequence[RunResult], check_runs: Sequence[RunResult]) -> dict[str, dict[str, float]]:
-    """Per checked cell, on the same seed: the paper's value, ours on the chapter's data and on the
-    check's data (fractions), and the share of the gap to the paper that the other data closes
-    ((other − ours) / (paper − ours); NaN when a run is degenerate or ours equals the paper's)."""
-    ref, first = paper_table1(), {(r.spec.key, r.seed): r for r in runs}
-    out = {}
-    for c in check_runs:
-        base = first.get((c.spec.key, c.seed))
-        ours = base.final() if base is not None and not base.degenerate else math.nan
-        other = c.final() if not c.degenerate else math.nan
-        gap = ref[c.spec.key] - ours
-        out[c.spec.key] = {"paper": ref[c.spec.key], "ours": ours, "other": other,
-                           "closed": (other - ours) / gap if abs(gap) > 1e-12 else math.nan}
-    return out
-
-
 def data_check_frame(stats: dict[str, dict[str, Any]], runs: Sequence[RunResult], check_runs: Sequence[RunResult],
                      data: MNIST, check_data: MNIST | None) -> pd.DataFrame | None:
     """The data-set check as a table: per checked cell, sym(∂r/∂x) in percent on the chapter's data
     (every seed; the check's seed alone) and on the check's data (that seed), the paper's value, and
-    the share of the gap that the other data closes (:func:`data_check_gaps`). Prints why there is
+    the share of the gap that the other data closes (:func:`~conservae_lib.chapters.mnist_symmetricity.table1.data_check_gaps`). Prints why there is
     none when the check's data is the chapter's own."""
     if check_data is None or not check_runs:
         print("no data-set check: the chapter already runs on that data")
@@ -258,7 +243,7 @@ def data_check_frame(stats: dict[str, dict[str, Any]], runs: Sequence[RunResult]
 
 
 def data_check_text(gaps: Mapping[str, Mapping[str, float]]) -> str:
-    """What the data-set check says, counted from :func:`data_check_gaps`: how many cells move towards
+    """What the data-set check says, counted from :func:`~conservae_lib.chapters.mnist_symmetricity.table1.data_check_gaps`: how many cells move towards
     the paper on the other data, the range of the share of the gap they close, and how many reach the
     paper's value within 1 pp."""
     ok = {k: g for k, g in gaps.items() if math.isfinite(g["closed"])}
@@ -324,14 +309,15 @@ def fig2_text(runs: Sequence[RunResult], stats: Mapping[str, Any]) -> str:
 def filter_cos_frame(cos_stats: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Figure 1 in a number: the mean cosine between encoder and decoder filters, before and after."""
     return report.frame([{"configuration": s.key, "at epoch 0": report.fmt(cos_stats[s.key]["initial"], 2),
-                          "after training": f"{report.fmt(cos_stats[s.key]['mean'], 3)} ± {report.fmt(cos_stats[s.key]['sd'], 2)}"}
+                          "after training": report.fmt_mean_sd(cos_stats[s.key]["mean"], cos_stats[s.key]["sd"], 3, 2)}
                          for s in GRID], index="configuration")
 
 
 def weights_product_frame(rw_stats: dict[str, dict[str, Any]], stats: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """sym(RWᵀ) at epoch 0 and after training, beside sym(∂r/∂x) (Figures 2b, 2d)."""
     return report.frame([{"configuration": s.key, "sym(RWᵀ) at epoch 0 %": pct(rw_stats[s.key]["initial"]),
-                          "after training %": f"{pct(rw_stats[s.key]['mean'])} ± {pct(rw_stats[s.key]['sd'])}",
+                          "after training %": report.fmt_mean_sd(rw_stats[s.key]["mean"], rw_stats[s.key]["sd"], 1, decimals=True,
+                                                                   scale=100, missing="—"),
                           "sym(∂r/∂x) %": pct(stats[s.key]["mean"])} for s in GRID], index="configuration")
 
 
@@ -351,7 +337,7 @@ def baseline_rows(random: Mapping[tuple[str, float | None], np.ndarray], tied_va
     for (act, a), v in random.items():
         sd = v.std(ddof=1) if len(v) > 1 else 0.0
         rows.append({"model": f"random untied, {act}" + (", wl" if a else ""),
-                     "sym(∂r/∂x) %": f"{100 * v.mean():.1f} ± {100 * sd:.1f}"})
+                     "sym(∂r/∂x) %": report.fmt_mean_sd(v.mean(), sd, 1, decimals=True, scale=100)})
     rows.append({"model": "tied (trained encoder, R = W)",
                  "sym(∂r/∂x) %": f"{100 * min(tied_values):.1f}" if tied_values else "— (no usable trained encoder)"})
     return rows

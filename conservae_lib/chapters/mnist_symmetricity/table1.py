@@ -6,11 +6,12 @@ Each Table 1 cell is the held-out mean of sym(∂r/∂x) = ‖(J + Jᵀ)/2‖²_
 untrained untied and the tied (Corollary 1) baselines; the sigmoid's high-curvature band and the
 spread of h' across units behind eq. (15) (:func:`hidden_statistics`); one-at-a-time changes of the
 unstated hyper-parameters (:func:`sensitivity`); and :func:`claim_inputs`, the keyword arguments of
-``ledger.judge`` for every claim of the chapter. Chapter: *Empirical conservativeness on MNIST*
-(``notebooks/04_mnist_symmetricity.md``).
+``ledger.judge`` for every claim of the chapter; the data-set check (:func:`data_check_gaps`,
+:func:`data_check_claims`). Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from conservae_lib.data.mnist import MNIST
-from .empirical import GRID, RunResult, Settings, train_runs
+from .empirical import GRID, RunResult, Settings, paper_table1, train_runs
 from conservae_lib.core.models import AutoEncoder
 from .readings import PLATEAU, curve_shape
 from .symmetry_metrics import symmetricity_metrics
@@ -28,7 +29,7 @@ Tensor = torch.Tensor
 
 __all__ = ["table1", "curves", "random_baseline", "tied_baseline", "high_curvature_band", "hidden_statistics",
            "sensitivity", "SECTIONS", "claim_inputs", "baselines", "hidden_by_model", "judge_claims", "summary_record",
-           "data_check_reading", "data_check_claims", "data_check_record"]
+           "data_check_gaps", "data_check_reading", "data_check_claims", "data_check_record"]
 
 def _group(results: Sequence[RunResult]) -> dict[str, list[RunResult]]:
     out: dict[str, list[RunResult]] = {}
@@ -281,6 +282,22 @@ def judge_claims(runs: Mapping[str, Sequence[RunResult]], readings: Mapping[str,
     for name, rs in readings.items():
         claims += [ledger.judge(**c, data=data_label) for c in claim_inputs(rs, x_eval, reading=name)]
     return claims
+
+
+def data_check_gaps(runs: Sequence[RunResult], check_runs: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+    """Per checked cell, on the same seed: the paper's value, ours on the chapter's data and on the
+    check's data (fractions), and the share of the gap to the paper that the other data closes
+    ((other − ours) / (paper − ours); NaN when a run is degenerate or ours equals the paper's)."""
+    ref, first = paper_table1(), {(r.spec.key, r.seed): r for r in runs}
+    out = {}
+    for c in check_runs:
+        base = first.get((c.spec.key, c.seed))
+        ours = base.final() if base is not None and not base.degenerate else math.nan
+        other = c.final() if not c.degenerate else math.nan
+        gap = ref[c.spec.key] - ours
+        out[c.spec.key] = {"paper": ref[c.spec.key], "ours": ours, "other": other,
+                           "closed": (other - ours) / gap if abs(gap) > 1e-12 else math.nan}
+    return out
 
 
 def data_check_reading(data: MNIST, seed: int) -> str:

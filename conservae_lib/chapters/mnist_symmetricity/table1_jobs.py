@@ -1,6 +1,6 @@
 """The runs a profile of chapter 04 asks for: the settings of each Table 1 cell and reading, as job lists.
 
-From the chapter's configuration (``PARAMETERS.resolve(...)``, declared at the end of this module): the base
+From the chapter's configuration (``PARAMETERS.resolve(...)``, declared in :mod:`.parameters`, its only defaults): the base
 :class:`~conservae_lib.chapters.mnist_symmetricity.empirical.Settings`, the optimiser readings, ε of eq. (10) per optimiser and CAE
 cell (:func:`cell_settings`), the second CAE reading (Rifai's λ‖∂h/∂x‖²_F), the sensitivity runs, the data, and
 the data-set check (some cells once more on other data, :func:`load_check_data`); :func:`train_table1` trains
@@ -15,40 +15,48 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from conservae_lib.data.mnist import MNIST
+from conservae_lib.foundations.parameters import Config
 from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
 from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readings, reading_summary
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
            "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "Table1Runs", "train_table1",
-           "load_check_data", "data_check_jobs", "PARAMETERS"]
+           "load_check_data", "data_check_jobs", "UNCHOSEN_CAE_WEIGHT"]
 
 #: How the book names the optimisers (``training.OPTIMIZERS``).
 OPTIMIZER_LABELS: dict[str, str] = {"adam": "Adam", "sgd": "SGD, momentum 0.9", "sgd_plain": "plain SGD",
                                     "lbfgs": "L-BFGS"}
 
 
-def settings_from(cfg: Any) -> Settings:
-    """The base :class:`Settings` of a chapter configuration (:data:`PARAMETERS`), with eq. (10) as the CAE
+#: The CAE weight of the base settings, before ε is chosen: no run trains with it (an AE has no penalty, and
+#: every CAE run gets its own ε, :func:`cell_settings`, or λ, :func:`rifai_jobs`); it is what the base settings
+#: record in the chapter's summary, so it stays the value the published summaries hold.
+UNCHOSEN_CAE_WEIGHT: float = 0.1
+
+
+def settings_from(cfg: Config) -> Settings:
+    """The base :class:`Settings` of a chapter configuration
+    (:data:`~conservae_lib.chapters.mnist_symmetricity.parameters.PARAMETERS`), with eq. (10) as the CAE
     penalty and the first optimiser reading; :func:`optimizer_settings` gives each reading its own optimiser
     and learning rate, :func:`cell_settings` each CAE cell its ε once
     :func:`~conservae_lib.chapters.mnist_symmetricity.readings.choose_epsilon` has chosen it. Refuses, naming the parameter,
     values that cannot work together."""
     cells = {s.key for s in GRID}
-    unknown = [k for k in cfg.get("data_check_cells", []) if k not in cells]
+    unknown = [k for k in cfg.data_check_cells if k not in cells]
     if unknown:
         raise ValueError(f"parameter 'data_check_cells' names {unknown[0]!r}, which is not a Table 1 cell; the cells "
                          f"are {', '.join(s.key for s in GRID)}.")
-    for name in ("eps_epochs", "sens_epochs"):
-        if name in cfg and cfg[name] > cfg["epochs"]:
-            raise ValueError(f"parameter {name!r} got {cfg[name]!r}, but it must be at most epochs ({cfg['epochs']}), "
+    for name, value in (("eps_epochs", cfg.eps_epochs), ("sens_epochs", cfg.sens_epochs)):
+        if value > cfg.epochs:
+            raise ValueError(f"parameter {name!r} got {value!r}, but it must be at most epochs ({cfg.epochs}), "
                              "since its runs are compared with the main runs at that epoch.")
-    if len(cfg["optimizers"]) != len(cfg["lrs"]) or not cfg["optimizers"]:
+    if len(cfg.optimizers) != len(cfg.lrs) or not cfg.optimizers:
         raise ValueError(f"parameters 'optimizers' and 'lrs' must be non-empty and of one length; got "
-                         f"{len(cfg['optimizers'])} and {len(cfg['lrs'])}.")
-    return Settings(H=cfg["H"], epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=float(cfg["lrs"][0]),
-                    optimizer=cfg["optimizers"][0], alpha=float(cfg["alpha"]), n_eval=cfg["n_eval"],
-                    metrics_every=cfg["metrics_every"], checkpoint_every=cfg["checkpoint_every"], device=cfg["device"],
-                    contraction="eq10")
+                         f"{len(cfg.optimizers)} and {len(cfg.lrs)}.")
+    return Settings(H=cfg.H, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=float(cfg.lrs[0]),
+                    optimizer=cfg.optimizers[0], cae_weight=UNCHOSEN_CAE_WEIGHT, alpha=float(cfg.alpha),
+                    n_eval=cfg.n_eval, metrics_every=cfg.metrics_every, checkpoint_every=cfg.checkpoint_every,
+                    device=cfg.device, contraction="eq10")
 
 
 def cell_settings(settings: Settings, spec: RunSpec, eps: Mapping[str, float] | None = None) -> Settings:
@@ -66,12 +74,12 @@ def grid_jobs(settings: Settings, seeds: Sequence[int], model: str | None = None
     return [(s, cell_settings(settings, s, eps), seed) for seed in seeds for s in GRID if model in (None, s.model)]
 
 
-def optimizer_settings(settings: Settings, cfg: Any) -> dict[str, Settings]:
+def optimizer_settings(settings: Settings, cfg: Config) -> dict[str, Settings]:
     """The optimiser readings of the chapter: name (the optimiser's) → its settings, from the
     profile's ``optimizers`` and ``lrs``; everything else as in ``settings``."""
-    if len(set(cfg["optimizers"])) != len(cfg["optimizers"]):
-        raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg['optimizers']!r}.")
-    return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg["optimizers"], cfg["lrs"])}
+    if len(set(cfg.optimizers)) != len(cfg.optimizers):
+        raise ValueError(f"parameter 'optimizers' names an optimiser twice: {cfg.optimizers!r}.")
+    return {o: replace(settings, optimizer=o, lr=float(lr)) for o, lr in zip(cfg.optimizers, cfg.lrs)}
 
 
 def by_optimizer(runs: Iterable[RunResult]) -> dict[str, list[RunResult]]:
@@ -89,34 +97,34 @@ def rifai_jobs(settings: Settings, weight: float, seed: int) -> list[tuple[RunSp
     return [(s, rifai, seed) for s in GRID if s.model == "CAE"]
 
 
-def seeds_from(cfg: Any) -> list[int]:
+def seeds_from(cfg: Config) -> list[int]:
     """``n_seeds`` consecutive seeds starting at ``seed``."""
-    return [cfg["seed"] + i for i in range(cfg["n_seeds"])]
+    return [cfg.seed + i for i in range(cfg.n_seeds)]
 
 
-def variations_from(cfg: Any, lr: float) -> list[tuple[str, str, Any]]:
+def variations_from(cfg: Config, lr: float) -> list[tuple[str, str, Any]]:
     """The one-at-a-time changes of the sensitivity table: learning rate ``lr`` × each of
     ``sens_lr_factor`` (AE, sigmoid and ReLU), batch size (AE sigmoid) and α (AE sigmoid+wl and
     ReLU+wl); ε has its own table."""
     out: list[tuple[str, str, Any]] = []
-    out += [(k, "lr", float(lr * f)) for f in cfg["sens_lr_factor"] for k in ("AE.sigmoid", "AE.relu")]
-    out += [("AE.sigmoid", "batch_size", int(v)) for v in cfg["sens_batch_size"]]
-    out += [(k, "alpha", float(v)) for v in cfg["sens_alpha"] for k in ("AE.sigmoid_wl", "AE.relu_wl")]
+    out += [(k, "lr", float(lr * f)) for f in cfg.sens_lr_factor for k in ("AE.sigmoid", "AE.relu")]
+    out += [("AE.sigmoid", "batch_size", int(v)) for v in cfg.sens_batch_size]
+    out += [(k, "alpha", float(v)) for v in cfg.sens_alpha for k in ("AE.sigmoid_wl", "AE.relu_wl")]
     return out
 
 
-def sensitivity_jobs(settings: Settings, cfg: Any) -> list[tuple[RunSpec, Settings, int]]:
+def sensitivity_jobs(settings: Settings, cfg: Config) -> list[tuple[RunSpec, Settings, int]]:
     """The runs behind :func:`sensitivity` (trained in the same pool as the others)."""
     specs = {s.key: s for s in GRID}
-    short = replace(settings, epochs=cfg["sens_epochs"])
-    return [(specs[k], replace(short, **{name: v}), cfg["seed"]) for k, name, v in variations_from(cfg, settings.lr)]
+    short = replace(settings, epochs=cfg.sens_epochs)
+    return [(specs[k], replace(short, **{name: v}), cfg.seed) for k, name, v in variations_from(cfg, settings.lr)]
 
 
-def load_data(cfg: Any) -> MNIST:
+def load_data(cfg: Config) -> MNIST:
     """MNIST as the chapter's ``data_source`` / ``data_root`` / ``n_train`` / ``n_test`` ask."""
     from conservae_lib.data.mnist import load_mnist
 
-    return load_mnist(cfg["data_source"], cfg["data_root"], seed=cfg["seed"], n_train=cfg["n_train"], n_test=cfg["n_test"])
+    return load_mnist(cfg.data_source, cfg.data_root, seed=cfg.seed, n_train=cfg.n_train, n_test=cfg.n_test)
 
 
 @dataclass
@@ -152,7 +160,7 @@ class Table1Runs:
         return {**{o: rs for o, rs in self.seed0.items() if o not in self.coprimary}, "rifai": self.rifai}
 
 
-def train_table1(cfg: Any, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
+def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
                  workers: int = 1) -> Table1Runs:
     """Train what chapter 04 needs, in four stages (each a pool of ``workers`` processes on a CPU):
 
@@ -171,23 +179,23 @@ def train_table1(cfg: Any, data: MNIST, checkpoint_dir: str | Path | None, progr
     def train(jobs: Sequence[tuple[RunSpec, Settings, int]], on: MNIST = data) -> list[RunResult]:
         return train_runs(jobs, on, checkpoint_dir, progress=progress, workers=workers)
 
-    ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg["seed"]], "AE")]
-    eps_jobs = [j for st in by_opt.values() for j in epsilon_jobs(st, cfg["eps_grid"], cfg["eps_epochs"], cfg["seed"])]
+    ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg.seed], "AE")]
+    eps_jobs = [j for st in by_opt.values() for j in epsilon_jobs(st, cfg.eps_grid, cfg.eps_epochs, cfg.seed)]
     trained = train(ae_jobs + eps_jobs)
     ae_runs, eps_runs = trained[: len(ae_jobs)], trained[len(ae_jobs):]
     ae_by, eps_by = by_optimizer(ae_runs), by_optimizer(eps_runs)
     eps, eps_rows = {}, []
     for o in by_opt:
-        eps[o], rows = choose_epsilon(ae_by[o], eps_by[o], cfg["eps_epochs"], cfg["eps_tolerance"])
+        eps[o], rows = choose_epsilon(ae_by[o], eps_by[o], cfg.eps_epochs, cfg.eps_tolerance)
         eps_rows += [{"optimizer": o, **row} for row in rows]
-    cae_jobs = [j for o, st in by_opt.items() for j in grid_jobs(st, [cfg["seed"]], "CAE", eps[o])]
+    cae_jobs = [j for o, st in by_opt.items() for j in grid_jobs(st, [cfg.seed], "CAE", eps[o])]
     cae_runs = train(cae_jobs)
     seed0 = by_optimizer(ae_runs + cae_runs)
     summaries = {o: reading_summary(seed0[o]) for o in by_opt}
     coprimary = primary_readings(summaries)
     lead = lead_reading(seed0, coprimary)
     more = [j for o in coprimary for j in grid_jobs(by_opt[o], seeds_from(cfg)[1:], eps=eps[o])]
-    rifai = rifai_jobs(by_opt[lead], cfg["rifai_weight"], cfg["seed"])
+    rifai = rifai_jobs(by_opt[lead], cfg.rifai_weight, cfg.seed)
     trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
     every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
     check_data = load_check_data(cfg, data)
@@ -197,23 +205,20 @@ def train_table1(cfg: Any, data: MNIST, checkpoint_dir: str | Path | None, progr
                       check_runs, ae_runs + eps_runs + cae_runs + trained)
 
 
-def load_check_data(cfg: Any, data: MNIST) -> MNIST | None:
+def load_check_data(cfg: Config, data: MNIST) -> MNIST | None:
     """The data of the data-set check: ``data_check_n_train`` training images of ``data_check_source``
     (from ``data_check_root``) and the chapter's ``n_test`` held-out images of the same source; None when
     that is the chapter's own data (the ``full`` profile), so there is nothing to compare."""
-    if cfg["data_check_source"] == data.source and cfg["data_check_n_train"] == len(data.x_train):
+    if cfg.data_check_source == data.source and cfg.data_check_n_train == len(data.x_train):
         return None
     from conservae_lib.data.mnist import load_mnist
 
-    return load_mnist(cfg["data_check_source"], cfg["data_check_root"], seed=cfg["seed"],
-                      n_train=cfg["data_check_n_train"], n_test=cfg["n_test"])
+    return load_mnist(cfg.data_check_source, cfg.data_check_root, seed=cfg.seed,
+                      n_train=cfg.data_check_n_train, n_test=cfg.n_test)
 
 
-def data_check_jobs(cfg: Any, psettings: Settings, eps: Mapping[str, float]) -> list[tuple[RunSpec, Settings, int]]:
+def data_check_jobs(cfg: Config, psettings: Settings, eps: Mapping[str, float]) -> list[tuple[RunSpec, Settings, int]]:
     """The runs of the data-set check: each of ``data_check_cells`` under the primary settings
     ``psettings`` (a CAE cell with its ε), first seed."""
     specs = {s.key: s for s in GRID}
-    return [(specs[k], cell_settings(psettings, specs[k], eps), cfg["seed"]) for k in cfg["data_check_cells"]]
-
-
-# ------------------------------------------------------------------------- chapter 04's parameters
+    return [(specs[k], cell_settings(psettings, specs[k], eps), cfg.seed) for k in cfg.data_check_cells]

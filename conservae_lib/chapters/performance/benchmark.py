@@ -6,7 +6,8 @@ interleaved measurements hardly move. Numbers only: the tables are in
 :mod:`conservae_lib.chapters.performance.report`; the training step is timed in
 :mod:`conservae_lib.chapters.performance.training_speed`.
 
-* :func:`time_call`, :class:`Timing`, :func:`machine` — the stopwatch and what it ran on.
+* :func:`time_call`, :class:`Timing` — the stopwatch; what it ran on is
+  :func:`conservae_lib.training.runtime.machine`.
 * :func:`metrics_benchmark` — sym(∂r/∂x) and ‖∂r/∂x‖²_F of a one-layer model three ways: the
   H × H Gram path of :mod:`conservae_lib.core.fields` (no D × D matrix), explicit Jacobians R D_h' Wᵀ
   (:func:`explicit_quadratics`) and ``torch.func.vmap(torch.func.jacrev(·))``
@@ -23,8 +24,6 @@ one-layer models" and "Deep models"); script: ``benchmarks/bench_metrics.py``.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -35,11 +34,12 @@ from torch import nn
 
 from conservae_lib.core import fields
 from conservae_lib.core.models import AutoEncoder, DeepAutoEncoder
+from conservae_lib.training.runtime import machine
 
 Tensor = torch.Tensor
 
 __all__ = [
-    "Timing", "time_call", "machine", "explicit_quadratics", "autograd_quadratics", "relative_difference",
+    "Timing", "time_call", "explicit_quadratics", "autograd_quadratics", "relative_difference",
     "metrics_benchmark", "check_agreement", "deep_metrics_benchmark", "check_stated_errors",
 ]
 
@@ -79,16 +79,6 @@ def time_call(fn: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> Timing
 def _sync() -> None:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-
-
-def machine(device: torch.device | str = "cpu") -> dict[str, Any]:
-    """What the numbers were measured on: device name, torch threads, torch version."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = f"CPU ({os.cpu_count()} cores, {platform.machine()})"
-    return {"device": name, "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def relative_difference(a: Tensor, b: Tensor) -> float:

@@ -29,7 +29,7 @@ import torch
 from conservae_lib.foundations import files
 from conservae_lib.presentation import results
 from conservae_lib.foundations.files import REPO_ROOT
-from .benchmark import machine
+from conservae_lib.training.runtime import machine
 
 __all__ = ["stale_record", "BOOK_NOTEBOOKS", "chapter_timings", "claims_of", "claim_rows", "compare_claims", "save_measurements",
            "device_record", "device_record_path", "load_device_record"]

@@ -38,7 +38,7 @@ def _minutes(rows: Sequence[Row]) -> str:
 
 # ----------------------------------------------------------------------------- the machine, the book
 def machine_line(info: dict[str, Any]) -> str:
-    """What the page was measured on, from :func:`conservae_lib.chapters.performance.benchmark.machine`."""
+    """What the page was measured on, from :func:`conservae_lib.training.runtime.machine`."""
     return f"measured on: {info['device']} with {info['torch_threads']} torch threads; torch {info['torch']}"
 
 

@@ -8,8 +8,8 @@ the same process on the same data, interleaved, and is reported against the othe
 * :func:`training_benchmark` — one training step against the same step's matrix products alone
   (the machine's own matmul throughput, the physical floor), the overheads around them, and the
   cost of tracking sym(∂r/∂x) once per epoch.
-* :func:`pool_benchmark` — chapter 04's runs one after another against
-  :func:`conservae_lib.chapters.mnist_symmetricity.empirical.train_runs` with a pool of processes.
+* :func:`pool_benchmark` — small training runs one after another against the same runs in a pool of
+  processes (:func:`conservae_lib.training.pool.run_in_processes`, which the MNIST chapters train with).
 
 Chapter: appendix *Performance* (``notebooks/91_performance.md``, section "Training at the speed
 of the hardware"); script: ``benchmarks/bench_metrics.py``.
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from conservae_lib.core import fields
-from .benchmark import machine, time_call
+from conservae_lib.training.runtime import machine
+from .benchmark import time_call
 from conservae_lib.core.models import AutoEncoder
 
 Tensor = torch.Tensor
@@ -76,6 +76,54 @@ def _update_loop(opt: torch.optim.Optimizer, steps: int) -> None:
         opt.step()
 
 
+def _step_variants(x: Tensor, fresh: Callable[..., AutoEncoder], g: torch.Generator, H: int, batch_size: int,
+                   steps: int) -> dict[str, Callable[[], None]]:
+    """The training-step variants :func:`training_benchmark` times (its docstring lists them), each ``steps``
+    steps on ``x`` with its own fresh model (``fresh(dtype)``) and Adam; the floor's matrices are drawn from ``g``."""
+    D, dev, f32 = x.shape[1], x.device, torch.float32
+    W = torch.rand(D, H, generator=g, dtype=f32).to(dev)
+    R = torch.rand(D, H, generator=g, dtype=f32).to(dev)
+    xb = x[:batch_size]
+    err = torch.rand(batch_size, D, generator=g, dtype=f32).to(dev)
+    gu = torch.rand(batch_size, H, generator=g, dtype=f32).to(dev)
+
+    def adam(model: nn.Module, **kw: Any) -> torch.optim.Optimizer:
+        return torch.optim.Adam(model.parameters(), lr=1e-3, **kw)
+
+    m_default, m_foreach, m_fused, m_nosync, m_fb, m_upd = fresh(), fresh(), fresh(), fresh(), fresh(), fresh()
+    m64 = fresh(torch.float64)
+    x64 = x.double()
+    o_default, o_foreach, o_nosync, o_upd = adam(m_default), adam(m_foreach, foreach=True), adam(m_nosync), adam(m_upd)
+    for p in m_upd.parameters():
+        p.grad = torch.full_like(p, 1e-3)
+    o64 = adam(m64)
+    try:
+        o_fused: torch.optim.Optimizer | None = adam(m_fused, fused=True)
+    except (RuntimeError, TypeError):  # fused Adam unavailable on this device/version
+        o_fused = None
+    variants: dict[str, Callable[[], None]] = {
+        "matmul": lambda: [_matmul_step(xb, W, R, err, gu) for _ in range(steps)],
+        "forward_backward": lambda: _train_loop(m_fb, x, batch_size, steps, None, sync_loss=False),
+        "adam_update": lambda: _update_loop(o_upd, steps),
+        "step_adam": lambda: _train_loop(m_default, x, batch_size, steps, o_default, sync_loss=True),
+        "step_adam_nosync": lambda: _train_loop(m_nosync, x, batch_size, steps, o_nosync, sync_loss=False),
+        "step_adam_foreach": lambda: _train_loop(m_foreach, x, batch_size, steps, o_foreach, sync_loss=True),
+        "step_float64": lambda: _train_loop(m64, x64, batch_size, steps, o64, sync_loss=True),
+    }
+    if o_fused is not None:
+        variants["step_adam_fused"] = lambda: _train_loop(m_fused, x, batch_size, steps, o_fused, sync_loss=True)
+    return variants
+
+
+def _metric(model: AutoEncoder, x: Tensor) -> Callable[[], None]:
+    """sym(∂r/∂x) of ``model`` at ``x`` (:func:`~conservae_lib.core.fields.jacobian_symmetricity`), as a call to time."""
+    def run() -> None:
+        with torch.no_grad():
+            fields.jacobian_symmetricity(model, x)
+
+    return run
+
+
 def training_benchmark(
     D: int = 784, H: int = 500, batch_size: int = 100, n_train: int = 4000, n_eval: int = 500,
     activation: str = "sigmoid", seed: int = 0, steps: int = 20, repeat: int = 5,
@@ -105,54 +153,14 @@ def training_benchmark(
 
     dev = torch.device(device)
     g = torch.Generator().manual_seed(seed)
-    f32 = torch.float32
-    x = torch.rand(n_train, D, generator=g, dtype=f32).to(dev)
-    x_eval = torch.rand(n_eval, D, generator=g, dtype=f32).to(dev)
-    W = torch.rand(D, H, generator=g, dtype=f32).to(dev)
-    R = torch.rand(D, H, generator=g, dtype=f32).to(dev)
-    xb = x[:batch_size]
-    err = torch.rand(batch_size, D, generator=g, dtype=f32).to(dev)
-    gu = torch.rand(batch_size, H, generator=g, dtype=f32).to(dev)
+    x = torch.rand(n_train, D, generator=g, dtype=torch.float32).to(dev)
+    x_eval = torch.rand(n_eval, D, generator=g, dtype=torch.float32).to(dev)
 
-    def fresh(dtype: torch.dtype = f32) -> AutoEncoder:
+    def fresh(dtype: torch.dtype = torch.float32) -> AutoEncoder:
         return AutoEncoder(D, H, activation, tied=False, seed=seed, dtype=dtype).to(dev)
 
-    def adam(model: nn.Module, **kw: Any) -> torch.optim.Optimizer:
-        return torch.optim.Adam(model.parameters(), lr=1e-3, **kw)
-
-    m_default, m_foreach, m_fused, m_nosync, m_fb, m_upd = fresh(), fresh(), fresh(), fresh(), fresh(), fresh()
-    m64 = fresh(torch.float64)
-    x64 = x.double()
-    o_default, o_foreach, o_nosync, o_upd = adam(m_default), adam(m_foreach, foreach=True), adam(m_nosync), adam(m_upd)
-    for p in m_upd.parameters():
-        p.grad = torch.full_like(p, 1e-3)
-    o64 = adam(m64)
-    try:
-        o_fused: torch.optim.Optimizer | None = adam(m_fused, fused=True)
-    except (RuntimeError, TypeError):  # fused Adam unavailable on this device/version
-        o_fused = None
-    variants: dict[str, Callable[[], None]] = {
-        "matmul": lambda: [_matmul_step(xb, W, R, err, gu) for _ in range(steps)],
-        "forward_backward": lambda: _train_loop(m_fb, x, batch_size, steps, None, sync_loss=False),
-        "adam_update": lambda: _update_loop(o_upd, steps),
-        "step_adam": lambda: _train_loop(m_default, x, batch_size, steps, o_default, sync_loss=True),
-        "step_adam_nosync": lambda: _train_loop(m_nosync, x, batch_size, steps, o_nosync, sync_loss=False),
-        "step_adam_foreach": lambda: _train_loop(m_foreach, x, batch_size, steps, o_foreach, sync_loss=True),
-        "step_float64": lambda: _train_loop(m64, x64, batch_size, steps, o64, sync_loss=True),
-    }
-    if o_fused is not None:
-        variants["step_adam_fused"] = lambda: _train_loop(m_fused, x, batch_size, steps, o_fused, sync_loss=True)
-    m_eval, m_eval64 = fresh(), fresh(torch.float64)
-    x_eval64 = x_eval.double()
-
-    def metric32() -> None:
-        with torch.no_grad():
-            fields.jacobian_symmetricity(m_eval, x_eval)
-
-    def metric64() -> None:
-        with torch.no_grad():
-            fields.jacobian_symmetricity(m_eval64, x_eval64)
-
+    variants = _step_variants(x, fresh, g, H, batch_size, steps)
+    metric32, metric64 = _metric(fresh(), x_eval), _metric(fresh(torch.float64), x_eval.double())
     fit_runs: list[float] = []
 
     def run_fit() -> None:
@@ -198,46 +206,53 @@ def training_benchmark(
     return out
 
 
+def _pool_job(x: Tensor, x_eval: Tensor, activation: str, H: int, epochs: int, batch_size: int,
+              seed: int) -> tuple[Tensor, float]:
+    """One small training run as the MNIST chapters train theirs: an untied ``activation`` auto-encoder with ``H``
+    hidden units, :func:`~conservae_lib.training.trainer.fit` with Adam for ``epochs`` epochs, sym(∂r/∂x)
+    tracked on ``x_eval`` before and after. Returns the trained encoder weights and the training time the run
+    records (metrics excluded)."""
+    from conservae_lib.training.trainer import fit
+
+    model = AutoEncoder(x.shape[1], H, activation, tied=False, seed=seed)
+    hist = fit(model, x, epochs=epochs, batch_size=batch_size, lr=1e-3, optimizer="adam", seed=seed, device="cpu",
+               metrics=lambda m: {"sym": float(fields.jacobian_symmetricity(m, x_eval).mean())}, metrics_every=epochs,
+               progress=False)
+    return model.W.detach().clone(), float(hist.last("train_time_s"))
+
+
 def pool_benchmark(
     n_runs: int = 4, epochs: int = 3, workers: int = 2, D: int = 784, H: int = 500, batch_size: int = 200,
-    n_train: int = 4000, n_eval: int = 500, seed: int = 0, checkpoint_dir: str | Path | None = None,
+    n_train: int = 4000, n_eval: int = 500, seed: int = 0,
 ) -> dict[str, Any]:
-    """Chapter 04's runs trained one after another with all of torch's threads against
-    :func:`conservae_lib.chapters.mnist_symmetricity.empirical.train_runs` with ``workers`` processes sharing the threads.
+    """Small training runs one after another with all of torch's threads against the same runs in a pool of
+    ``workers`` processes sharing the threads (:func:`conservae_lib.training.pool.run_in_processes`, as the MNIST
+    chapters train theirs).
 
-    ``n_runs`` AE runs (sigmoid and ReLU, alternately) of ``epochs`` epochs on synthetic data of
-    MNIST's shape. Reports the wall time of each way (the pool's includes starting its
-    processes, a fixed cost of a few seconds) and the steady-state throughput gain, from the
+    ``n_runs`` runs (:func:`_pool_job`: untied sigmoid and ReLU auto-encoders alternately, D → H → D, Adam) of
+    ``epochs`` epochs on synthetic data of MNIST's shape. Reports the wall time of each way (the pool's includes
+    starting its processes, a fixed cost of a few seconds) and the steady-state throughput gain, from the
     training times the runs record themselves: ``workers × t_alone / t_pooled`` per epoch.
     """
-    import tempfile
-
-    from conservae_lib.data.mnist import MNIST
-    from conservae_lib.chapters.mnist_symmetricity.empirical import GRID, Settings, train_runs
+    from conservae_lib.training.pool import run_in_processes
 
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n_train, D, generator=g)
-    xe = torch.rand(n_eval, D, generator=g)
-    data = MNIST(x, torch.zeros(n_train, dtype=torch.long), xe, torch.zeros(n_eval, dtype=torch.long),
-                 "synthetic", f"synthetic uniform [0, 1] images, {n_train} + {n_eval}")
-    st = Settings(H=H, epochs=epochs, batch_size=batch_size, n_eval=n_eval, metrics_every=epochs,
-                  checkpoint_every=epochs, device="cpu")
-    specs = [GRID[2], GRID[0]]  # AE sigmoid, AE ReLU
-    jobs = [(specs[i % 2], st, seed + i) for i in range(n_runs)]
-    with tempfile.TemporaryDirectory(dir=checkpoint_dir) as tmp:
-        t0 = time.perf_counter()
-        alone = train_runs(jobs, data, Path(tmp) / "alone", progress=False, workers=1)
-        wall_alone = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pooled = train_runs(jobs, data, Path(tmp) / "pool", progress=False, workers=workers)
-        wall_pool = time.perf_counter() - t0
-    per_epoch_alone = sum(r.records[-1]["train_time_s"] for r in alone) / (n_runs * epochs)
-    per_epoch_pooled = sum(r.records[-1]["train_time_s"] for r in pooled) / (n_runs * epochs)
+    x_eval = torch.rand(n_eval, D, generator=g)
+    jobs = [(x, x_eval, ("sigmoid", "relu")[i % 2], H, epochs, batch_size, seed + i) for i in range(n_runs)]
+    t0 = time.perf_counter()
+    alone = [_pool_job(*job) for job in jobs]
+    wall_alone = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pooled = run_in_processes(_pool_job, jobs, workers, progress=False, desc="runs")
+    wall_pool = time.perf_counter() - t0
+    per_epoch_alone = sum(t for _, t in alone) / (n_runs * epochs)
+    per_epoch_pooled = sum(t for _, t in pooled) / (n_runs * epochs)
     return {
         "n_runs": n_runs, "epochs": epochs, "workers": workers, "threads": torch.get_num_threads(),
         "batch_size": batch_size, "n_train": n_train, "D": D, "H": H, **machine("cpu"),
         "wall_s": {"alone": wall_alone, "pool": wall_pool},
         "epoch_s": {"alone": per_epoch_alone, "pool_per_process": per_epoch_pooled},
         "throughput_gain": workers * per_epoch_alone / per_epoch_pooled,
-        "max_weight_difference": max(float((a.model.W - b.model.W).detach().abs().max()) for a, b in zip(alone, pooled)),
+        "max_weight_difference": max(float((a - b).abs().max()) for (a, _), (b, _) in zip(alone, pooled)),
     }

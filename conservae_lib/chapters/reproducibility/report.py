@@ -55,7 +55,7 @@ def comparison_row(c: dict[str, float | bool | int]) -> dict[str, str]:
 
 def comparison_labels(threads: Sequence[int], gpu: str = "") -> dict[str, str]:
     """The table's row label of each key of :data:`conservae_lib.chapters.reproducibility.reproducibility.COMPARISONS`;
-    ``gpu`` names the GPU (:func:`conservae_lib.training.runtime.describe_device`)."""
+    ``gpu`` names the GPU (:func:`conservae_lib.training.runtime.device_label`)."""
     first, last = threads[0], threads[-1]
     return {
         "repeat": f"same settings, run twice ({last} thread(s))",

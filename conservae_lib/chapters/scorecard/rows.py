@@ -102,6 +102,10 @@ def check_summary(summary: Any, path: str | Path, chapter: str, profile: str) ->
             raise SummaryError(f"{path}: claim {c['id']!r} has the verdict {c['verdict']!r}, which is not one of "
                                f"{', '.join(ledger.VERDICTS)}.")
     prov = summary.get("provenance")
+    if not isinstance(prov, dict) or not isinstance(prov.get("parameters"), dict):
+        raise SummaryError(f"{path} records no parameters (its 'provenance' has no 'parameters' object), so the "
+                           f"scorecard cannot tell whether it was made with the '{profile}' profile's; re-run the "
+                           f"chapter, which saves them (results.save_summary).")
     if isinstance(prov, dict):
         if prov.get("profile") not in (None, profile) or prov.get("chapter") not in (None, chapter):
             raise SummaryError(f"{path} was made by chapter {prov.get('chapter')!r} under profile "
@@ -111,8 +115,6 @@ def check_summary(summary: Any, path: str | Path, chapter: str, profile: str) ->
             raise SummaryError(f"{path} was made with parameters that are not the published '{profile}' profile's "
                                f"({', '.join(changed)}), so the scorecard does not show it; re-run the chapter "
                                f"with the profile's parameters.")
-    elif prov is not None:
-        raise SummaryError(f"{path}: 'provenance' must be a JSON object, found {_json_type(prov)}.")
     return summary
 
 

@@ -11,19 +11,17 @@ from pathlib import Path
 
 from conservae_lib.foundations.files import REPO_ROOT
 
-__all__ = ["REPO_ROOT", "CHAPTER_NOTEBOOKS", "chapter_titles", "section_labels", "toc_files", "linkable_labels"]
+__all__ = ["REPO_ROOT", "CHAPTER_NOTEBOOKS", "chapter_notebooks", "chapter_titles", "section_labels", "toc_files", "linkable_labels"]
 
 
-#: Chapter key (``profiles.DECLARED_IN``) → notebook name (``notebooks/<name>.md``), in book order.
-CHAPTER_NOTEBOOKS: dict[str, str] = {
-    "conservative_autoencoders": "01_conservative_autoencoders",
-    "sufficient_condition": "02_sufficient_condition",
-    "local_conservativeness": "03_local_conservativeness",
-    "mnist_symmetricity": "04_mnist_symmetricity",
-    "curl_2d": "05_curl_2d",
-    "hodge_2d": "06_hodge_2d",
-    "mnist_conservative_part": "07_mnist_conservative_part",
-}
+def chapter_notebooks(root: Path = REPO_ROOT) -> dict[str, str]:
+    """Chapter key → notebook name for the chapters of the paper, in book order: the sources
+    ``notebooks/NN_<chapter>.md`` numbered below 90 (90 and above are the book's own pages)."""
+    return {p.stem.split("_", 1)[1]: p.stem for p in sorted((root / "notebooks").glob("[0-8][0-9]_*.md"))}
+
+
+#: :func:`chapter_notebooks` of this repository.
+CHAPTER_NOTEBOOKS: dict[str, str] = chapter_notebooks()
 
 
 def chapter_titles(root: Path = REPO_ROOT) -> dict[str, str]:

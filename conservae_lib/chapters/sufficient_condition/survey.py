@@ -70,6 +70,13 @@ def family_examples(D: int, H: int, seed: int = 0, n_points: int = 64) -> dict[s
     return out
 
 
+def _defined(asym: Tensor) -> Tensor:
+    """1 − sym at the points where it is defined: a point where ∂r/∂x = 0 (a ReLU model with every unit off)
+    has no symmetricity (0/0, NaN) and is left out; NaN when no point has one."""
+    kept = asym[~torch.isnan(asym)]
+    return kept if len(kept) else torch.full((1,), float("nan"), dtype=asym.dtype)
+
+
 def family_survey(examples: dict[str, dict[str, object]], n_loops: int = 16, seed: int = 0) -> list[dict[str, object]]:
     """Measure each family's model inside and outside its domain (raw numbers, one dict each)."""
     from conservae_lib.core.energy import potential_gradient_error
@@ -82,7 +89,7 @@ def family_survey(examples: dict[str, dict[str, object]], n_loops: int = 16, see
         row: dict[str, object] = {"family": name, "valid": con.family, "n_inside": len(inside)}
         with torch.no_grad():
             asym_in = 1 - jacobian_symmetricity(m, inside)
-        row["asym_inside_max"] = float(asym_in.max())
+        row["asym_inside_max"] = float(_defined(asym_in).max())
         row["commutator"] = commutation_residual(con.C, m.W.detach(), con.E, con.d)
         if ex["loop_radius"] is not None and len(inside) > 1:
             chk = check_conservative(m, inside, radius=float(ex["loop_radius"]), n_loops=n_loops, seed=seed)
@@ -100,7 +107,7 @@ def family_survey(examples: dict[str, dict[str, object]], n_loops: int = 16, see
         outside = ex["outside"]
         if outside is not None:
             with torch.no_grad():
-                row["asym_outside_mean"] = float((1 - jacobian_symmetricity(m, outside)).mean())
+                row["asym_outside_mean"] = float(_defined(1 - jacobian_symmetricity(m, outside)).mean())
         else:
             row["asym_outside_mean"] = None
         rows.append(row)
@@ -117,7 +124,7 @@ def distance_profile(construction: Construction, x0: Tensor, distances: list[flo
     with torch.no_grad():
         for t in distances:
             a = 1 - jacobian_symmetricity(construction.model, x0 + float(t) * u)
-            rows.append({"distance": float(t), "asym_mean": float(a.mean())})
+            rows.append({"distance": float(t), "asym_mean": float(_defined(a).mean())})
     return rows
 
 
@@ -182,6 +189,9 @@ def recovery_survey(D: int, H: int, n_recover: int = 5, seed: int = 0) -> list[d
     ``generic_dim``, the generic dimension of the solution set for the case's shape
     (:func:`generic_solution_dimension`), None where it does not apply (the ReLU case's active
     columns vary between draws, a singular C has a larger set). Not shown in the chapter's table.
+
+    Long because all cases of one round draw from one generator in a fixed order: split into functions,
+    that order (and so every published number) would hang on the call order of several helpers.
     """
     from conservae_lib.core.models import glorot
 

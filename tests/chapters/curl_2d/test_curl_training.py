@@ -7,6 +7,7 @@ from conservae_lib import AutoEncoder
 from conservae_lib.chapters.curl_2d import figures as curl_figures
 from conservae_lib.chapters.curl_2d import curl_training
 from conservae_lib.data import toy_data
+from conservae_lib.training.collapse import collapse_reason
 
 
 def _linear(M):
@@ -62,10 +63,10 @@ def test_a_dead_network_is_caught_as_collapsed_and_a_trained_one_is_not():
     with torch.no_grad():
         dead.b.fill_(-100.0)  # every unit silent on the box: r is the constant c, curl 0 everywhere
     assert probe.measure(dead)["curl_abs_box"] == 0.0
-    assert "active" in curl_training.collapse_reason(dead, probe.points)
+    assert "active" in collapse_reason(dead, probe.points, jacobian_test="everywhere")
     live = AutoEncoder(2, 16, "relu", seed=0, dtype=torch.float64)
-    assert curl_training.collapse_reason(live, probe.points) is None
-    assert "non-finite" in curl_training.collapse_reason(live, probe.points, losses=[1.0, float("nan")])
+    assert collapse_reason(live, probe.points, jacobian_test="everywhere") is None
+    assert "non-finite" in collapse_reason(live, probe.points, losses=[1.0, float("nan")], jacobian_test="everywhere")
 
 
 def test_training_with_an_absurd_learning_rate_is_reported_as_collapsed_not_scored():

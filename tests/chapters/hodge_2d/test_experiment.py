@@ -6,13 +6,15 @@ import torch
 
 from conservae_lib import AutoEncoder
 from conservae_lib.core import fields
-from conservae_lib.chapters.hodge_2d import hodge
+from conservae_lib.core.hodge import helmholtz_hodge, relative_error
+from conservae_lib.data.vector_fields import FIELDS, sample_grid
+from conservae_lib.chapters.hodge_2d import scoring
 from conservae_lib.chapters.hodge_2d import experiment as experiments
 from conservae_lib.chapters.hodge_2d import figures as figures
 
 
 def _small(name, n=14):
-    return hodge.sample_grid(hodge.FIELDS[name], n)
+    return sample_grid(FIELDS[name], n)
 
 
 def test_tied_extraction_is_exactly_conservative():
@@ -24,19 +26,19 @@ def test_tied_extraction_is_exactly_conservative():
 
 def test_tied_extraction_recovers_a_representable_gradient_field():
     # F = ∇(−x²/4 − y²/4 + x/5): Jacobian −I/2 ⪰ −I, reachable by a tied ReLU model.
-    pts = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 15)["points"]
+    pts = sample_grid(FIELDS["spiral_sink"], 15)["points"]
     vec = np.stack([-pts[:, 0] / 2 + 0.2, -pts[:, 1] / 2], axis=1)
     m = experiments.extract_conservative(pts, vec, tied=True, hidden=40, epochs=8)
-    assert hodge.relative_error(hodge.field_values(m, pts), vec) < 0.05
+    assert relative_error(scoring.field_values(m, pts), vec) < 0.05
 
 
 def test_untied_extraction_fits_the_whole_field_rotation_included():
     g = _small("spiral_sink")
     m = experiments.extract_conservative(g["points"], g["vectors"], tied=False, hidden=40, epochs=8)
-    learned = hodge.field_values(m, g["points"])
-    assert hodge.relative_error(learned, g["vectors"]) < 0.05
+    learned = scoring.field_values(m, g["points"])
+    assert relative_error(learned, g["vectors"]) < 0.05
     Fc = np.stack([g["conservative"][0].ravel(), g["conservative"][1].ravel()], axis=1)
-    assert hodge.relative_error(learned, Fc) > 0.9
+    assert relative_error(learned, Fc) > 0.9
 
 
 def test_authors_protocol_does_not_depend_on_where_the_vectors_sit():
@@ -45,7 +47,7 @@ def test_authors_protocol_does_not_depend_on_where_the_vectors_sit():
     kw = dict(tied=True, hidden=20, epochs=2, inputs="values")
     a = experiments.extract_conservative(g["points"], g["vectors"], **kw)
     b = experiments.extract_conservative(g["points"][perm], g["vectors"], **kw)
-    assert np.allclose(hodge.field_values(a, g["points"]), hodge.field_values(b, g["points"]), atol=1e-10)
+    assert np.allclose(scoring.field_values(a, g["points"]), scoring.field_values(b, g["points"]), atol=1e-10)
 
 
 def test_extract_conservative_refuses_bad_input():
@@ -65,7 +67,7 @@ def test_extract_conservative_restores_the_thread_count():
 
 
 def test_chunked_loss_and_gradient_equal_the_full_batch_ones():
-    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 12)
+    g = sample_grid(FIELDS["spiral_sink"], 12)
     X = torch.as_tensor(g["points"])
     T = X + torch.as_tensor(g["vectors"])
     model = AutoEncoder(2, 20, "relu", seed=3, dtype=torch.float64)
@@ -80,7 +82,7 @@ def test_chunked_loss_and_gradient_equal_the_full_batch_ones():
 
 
 def test_lbfgs_fit_stays_within_its_iteration_budget_and_is_deterministic():
-    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 10)
+    g = sample_grid(FIELDS["spiral_sink"], 10)
     a = experiments.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=20, iterations=30, block=10, seed=1)
     b = experiments.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=20, iterations=30, block=10, seed=1)
     assert a.iterations[0] == 0 and 0 < a.n_iterations <= 30
@@ -89,19 +91,19 @@ def test_lbfgs_fit_stays_within_its_iteration_budget_and_is_deterministic():
 
 
 def test_lbfgs_fit_of_an_untied_model_learns_the_whole_field_not_its_conservative_part():
-    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 12)
+    g = sample_grid(FIELDS["spiral_sink"], 12)
     run = experiments.fit_field_lbfgs(g["points"], g["vectors"], tied=False, hidden=60, iterations=200, seed=0)
-    field = hodge.model_on_grid(run.model, g)
-    assert hodge.relative_error(field, g["F"]) < 0.05
-    assert hodge.relative_error(field, g["conservative"]) > 0.5
+    field = scoring.model_on_grid(run.model, g)
+    assert relative_error(field, g["F"]) < 0.05
+    assert relative_error(field, g["conservative"]) > 0.5
 
 
 def test_a_silent_network_matches_the_stated_part_but_is_marked_collapsed():
-    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 10)
-    best = hodge.helmholtz_hodge(*g["F"], g["x"], g["y"])[:2]
+    g = sample_grid(FIELDS["spiral_sink"], 10)
+    best = helmholtz_hodge(*g["F"], g["x"], g["y"])[:2]
     silent = AutoEncoder.from_weights(torch.zeros(2, 8, dtype=torch.float64), torch.zeros(2, 8, dtype=torch.float64),
                                       activation="relu")
-    row = hodge.score_model(silent, g, best)
+    row = scoring.score_model(silent, g, best)
     assert row["err_stated"] < 1e-12  # r = 0 gives exactly (−x, −y) ...
     assert row["collapsed"]           # ... and must not be scored
     live = experiments.fit_field_lbfgs(g["points"], g["vectors"], tied=True, hidden=20, iterations=20, seed=0)
@@ -109,7 +111,7 @@ def test_a_silent_network_matches_the_stated_part_but_is_marked_collapsed():
 
 
 def test_lbfgs_fit_refuses_bad_input():
-    g = hodge.sample_grid(hodge.FIELDS["spiral_sink"], 5)
+    g = sample_grid(FIELDS["spiral_sink"], 5)
     with pytest.raises(ValueError, match="iterations"):
         experiments.fit_field_lbfgs(g["points"], g["vectors"], iterations=0)
     with pytest.raises(ValueError, match="N × 2"):
@@ -129,7 +131,7 @@ def toy_chapter():
     """Chapter 06 end to end at toy sizes: every experiment, and the ledger's claims."""
     from conservae_lib.claims import ledger
 
-    ref = hodge.least_squares_reference(8)
+    ref = scoring.least_squares_reference(8)
     runs = experiments.fit_main_models(6, hidden=8, iterations=10, seeds=[0, 1])
     scores = experiments.score_main_models(runs, ref)
     small = dict(hidden=6, epochs=1, seed=0)

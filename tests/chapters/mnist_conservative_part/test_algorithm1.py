@@ -111,12 +111,29 @@ def test_experiment_resumes_from_checkpoints_with_identical_numbers(tmp_path):
     run_dir = alg1_runs.run_directory(cfg, tmp_path)
     first = alg1_runs.run_experiment(cfg, xtr, xte, run_dir, progress=False)
     # two MNIST models, a tied learner per row and β, an untied learner per β on the tied row
-    assert len(list(run_dir.glob("seed0/*.pt"))) == 2 + 3 * len(cfg["betas"])
+    assert len(list(run_dir.glob("seed0/*.pt"))) == 2 + 3 * len(cfg.betas)
     again = alg1_runs.run_experiment(cfg, xtr, xte, run_dir, progress=False)
     assert again == first
     # other parameters never read these checkpoints; threads and workers do not change the folder
     assert alg1_runs.run_directory(_tiny_cfg(seeds=[0], betas=[0.0, 1.0], field_epochs=3), tmp_path) != run_dir
     assert alg1_runs.run_directory(dict(cfg, workers=2, cpu_threads=1, seeds=[0, 1]), tmp_path) == run_dir
+
+
+def test_learners_trained_in_a_pool_of_processes_match_learners_trained_in_process(tmp_path):
+    # two processes with one thread each against this process with one thread: the same learners
+    cfg = _tiny_cfg(seeds=[0], betas=[0.0, 1.0], cpu_threads=1)
+    xtr, xte = _tiny_data()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = alg1_runs.run_experiment(cfg, xtr, xte, tmp_path / "a", progress=False)
+        pooled = alg1_runs.run_experiment(_tiny_cfg(seeds=[0], betas=[0.0, 1.0], cpu_threads=1, workers=2), xtr, xte,
+                                          tmp_path / "b", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(list((tmp_path / "b").glob("seed0/*.pt"))) == 2 + 3 * len(cfg.betas)  # the workers' checkpoints
+    for a, b in zip(alone[0]["cvf"]["tied"]["rows"], pooled[0]["cvf"]["tied"]["rows"]):
+        assert b["learners"]["tied"]["final_loss"] == pytest.approx(a["learners"]["tied"]["final_loss"], rel=1e-5)
 
 
 def test_both_rows_use_tied_learners_with_closed_form_energy_and_both_readings():
@@ -135,14 +152,14 @@ def test_both_rows_use_tied_learners_with_closed_form_energy_and_both_readings()
     assert runs[0]["cvf"]["tied"]["rows"][-1]["target_symmetricity"] == pytest.approx(1.0, abs=1e-9)
     s = t2.summarize(runs)
     table = rp.table2(s)
-    assert list(table.columns) == [f"β = {b:.1f}" for b in cfg["betas"]]
+    assert list(table.columns) == [f"β = {b:.1f}" for b in cfg.betas]
     assert len(table) == 2 * (2 + len(cr.READINGS))
-    assert len(rp.fit_table(s)) == 2 * len(cfg["betas"])
-    assert len(rp.final_loss_table(s)) == len(cfg["betas"])
+    assert len(rp.fit_table(s)) == 2 * len(cfg.betas)
+    assert len(rp.final_loss_table(s)) == len(cfg.betas)
     # the trivial energies, then per β the target, the tied learner, its quadratic term and the untied learner
-    assert len(rp.controls_table(s, "tied")) == len(s["trivial"]) + 4 * len(cfg["betas"])
+    assert len(rp.controls_table(s, "tied")) == len(s["trivial"]) + 4 * len(cfg.betas)
     fitted, learners = rp.fit_count(s)
-    assert 0 <= fitted <= learners == len(t2.CVF_ROWS) * len(cfg["betas"]) * len(cfg["seeds"])
+    assert 0 <= fitted <= learners == len(t2.CVF_ROWS) * len(cfg.betas) * len(cfg.seeds)
     numbers = rp.prose_numbers(s)
     assert {f"quad_min_{k}" for k in cr.READINGS} <= set(numbers) and all(d in (2, 3) for _, d in numbers.values())
     fig = rp.plot_learning_curves(runs)

@@ -11,7 +11,7 @@ from conservae_lib.chapters.mnist_symmetricity import empirical as E
 from conservae_lib.chapters.mnist_symmetricity import table1_jobs as J
 from conservae_lib.chapters.mnist_symmetricity import readings as R
 from conservae_lib.core.models import AutoEncoder
-from tests.mnist_fakes import fake_eps_run
+from tests.mnist_fakes import fake_eps_run, settings
 
 
 def test_rifais_penalty_under_relu_and_weight_length_is_alpha_times_active_units_and_radial():
@@ -35,7 +35,7 @@ def test_rifais_penalty_under_relu_and_weight_length_is_alpha_times_active_units
 
 def test_epsilon_rule_takes_the_largest_eps_within_the_reconstruction_bound():
     ae = [fake_eps_run(k, 0.1, 10.0, 0.8) for k in ("AE.relu", "AE.relu_wl", "AE.sigmoid", "AE.sigmoid_wl")]
-    ae = [E.RunResult(r.spec, 0, E.Settings(epochs=5), r.records, r.model) for r in ae]
+    ae = [E.RunResult(r.spec, 0, settings(epochs=5), r.records, r.model) for r in ae]
     runs = [fake_eps_run("CAE.sigmoid", e, rec, 0.9) for e, rec in ((0.01, 10.2), (0.1, 10.9), (1.0, 14.0))]
     runs += [fake_eps_run("CAE.relu", e, rec, 0.9) for e, rec in ((0.01, 12.0), (0.1, 15.0))]
     chosen, rows = R.choose_epsilon(ae, runs, epochs=5, tolerance=0.1)
@@ -48,7 +48,7 @@ def test_epsilon_rule_takes_the_largest_eps_within_the_reconstruction_bound():
 def test_curve_shapes_tell_a_plateau_from_a_peak_and_a_rise():
     def run(values):
         recs = [{"epoch": i, "jac_sym": v} for i, v in enumerate(values)]
-        return E.RunResult(E.GRID[2], 0, E.Settings(), recs, AutoEncoder(784, 4, "sigmoid"))
+        return E.RunResult(E.GRID[2], 0, settings(), recs, AutoEncoder(784, 4, "sigmoid"))
 
     n = 101
     plateau = [0.5 + 0.4 * (1 - math.exp(-i / 5)) for i in range(n)]
@@ -71,7 +71,7 @@ def test_primary_readings_are_chosen_by_shape_alone_and_ties_are_co_primary():
 def _shaped(key: str, values: list[float], rec: float, optimizer: str) -> E.RunResult:
     spec = next(s for s in E.GRID if s.key == key)
     recs = [{"epoch": i, "jac_sym": v, "rec_err": rec, "rec_trivial": 50.0} for i, v in enumerate(values)]
-    return E.RunResult(spec, 0, E.Settings(optimizer=optimizer), recs, AutoEncoder(784, 4, spec.activation))
+    return E.RunResult(spec, 0, settings(optimizer=optimizer), recs, AutoEncoder(784, 4, spec.activation))
 
 
 def test_the_primary_choice_reads_no_number_of_the_paper(monkeypatch):
@@ -97,7 +97,7 @@ def test_the_primary_choice_reads_no_number_of_the_paper(monkeypatch):
 def test_reconstruction_ratios_at_the_rule_and_at_the_end():
     def run(key, recs):
         spec = next(s for s in E.GRID if s.key == key)
-        return E.RunResult(spec, 0, E.Settings(cae_weight=0.3), [{"epoch": e, "rec_err": r} for e, r in recs],
+        return E.RunResult(spec, 0, settings(cae_weight=0.3), [{"epoch": e, "rec_err": r} for e, r in recs],
                            AutoEncoder(784, 4, spec.activation))
 
     runs = [run("AE.sigmoid", [(0, 50.0), (10, 10.0), (100, 5.0)]), run("CAE.sigmoid", [(0, 50.0), (10, 10.5), (100, 9.0)])]

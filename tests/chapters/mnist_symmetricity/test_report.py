@@ -61,13 +61,13 @@ def test_data_check_gap_share_is_how_much_of_the_gap_to_the_paper_the_other_data
     here = fake_run("AE.sigmoid", 0, 0.5, paper - 0.10)
     closes_half = fake_run("AE.sigmoid", 0, 0.5, paper - 0.05)
     widens = fake_run("AE.sigmoid", 0, 0.5, paper - 0.15)
-    g = T.data_check_gaps([here], [closes_half])["AE.sigmoid"]
+    g = T1.data_check_gaps([here], [closes_half])["AE.sigmoid"]
     assert g["closed"] == pytest.approx(0.5) and g["paper"] == paper
-    assert T.data_check_gaps([here], [widens])["AE.sigmoid"]["closed"] == pytest.approx(-0.5)
-    text = T.data_check_text(T.data_check_gaps([here], [closes_half]))
+    assert T1.data_check_gaps([here], [widens])["AE.sigmoid"]["closed"] == pytest.approx(-0.5)
+    text = T.data_check_text(T1.data_check_gaps([here], [closes_half]))
     assert "1 of 1 cells move towards" in text and "from 50 % to 50 %" in text and "0 of 1 come within 1 pp" in text
     other_seed = fake_run("AE.sigmoid", 1, 0.5, paper)  # no run of that seed here: nothing to compare with
-    assert math.isnan(T.data_check_gaps([here], [other_seed])["AE.sigmoid"]["closed"])
+    assert math.isnan(T1.data_check_gaps([here], [other_seed])["AE.sigmoid"]["closed"])
 
 
 def test_data_check_cells_must_be_table1_cells():
@@ -84,8 +84,9 @@ def test_no_data_check_when_the_check_data_is_the_chapters_own():
     from types import SimpleNamespace
 
     from conservae_lib.chapters.mnist_symmetricity import table1_jobs as J
+    from conservae_lib.foundations.parameters import Config
 
-    cfg = {"data_check_source": "mnist_pkl", "data_check_n_train": 3, "data_check_root": None, "seed": 0, "n_test": 1}
+    cfg = Config(data_check_source="mnist_pkl", data_check_n_train=3, data_check_root=None, seed=0, n_test=1)
     own = SimpleNamespace(source="mnist_pkl", x_train=[0, 1, 2])
     assert J.load_check_data(cfg, own) is None
 

@@ -13,7 +13,7 @@ from conservae_lib.chapters.mnist_symmetricity import report as T
 from conservae_lib.chapters.mnist_symmetricity import table1 as T1
 from conservae_lib.data.mnist import MNIST, load_mnist
 from conservae_lib.core.models import AutoEncoder
-from tests.mnist_fakes import fake_run, fake_records
+from tests.mnist_fakes import fake_records, fake_run, settings
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_filter_cosines_and_hidden_statistics():
 
 
 def test_sensitivity_reuses_the_reference_run(tiny, tmp_path):
-    st = E.Settings(H=16, epochs=2, batch_size=50, n_eval=20, metrics_every=1, device="cpu")
+    st = settings(H=16, epochs=2, batch_size=50, n_eval=20, metrics_every=1, device="cpu")
     base = [E.train_run(E.RunSpec("AE", "sigmoid", False), st, tiny, 0, tmp_path, progress=False)]
     rows = T1.sensitivity(base, tiny, st, 1, [("AE.sigmoid", "lr", 1e-2)], seed=0, checkpoint_dir=tmp_path, progress=False)
     assert rows[0]["sym_base"] == base[0].at_epoch("jac_sym", 1)
@@ -91,7 +91,7 @@ def test_claims_of_a_degenerate_run_are_not_tested_and_of_a_healthy_one_are_judg
     assert recs["table1.AE.relu"]["verdict"] != ledger.NOT_TESTED and recs["table1.AE.relu"]["n_seeds"] == 2
     assert recs["fig2"]["verdict"] != ledger.NOT_TESTED
     dead = good[:]
-    dead[0] = E.RunResult(dead[0].spec, 0, E.Settings(), fake_records(float("nan"), 1.0), dead[0].model)
+    dead[0] = E.RunResult(dead[0].spec, 0, settings(), fake_records(float("nan"), 1.0), dead[0].model)
     recs = {c["id"]: ledger.judge(**c) for c in T1.claim_inputs(dead, x)}
     assert recs["table1.AE.relu"]["verdict"] == ledger.NOT_TESTED and "undefined" in recs["table1.AE.relu"]["reason"]
     assert recs["wl-higher"]["verdict"] == ledger.NOT_TESTED and recs["fig2"]["verdict"] == ledger.NOT_TESTED

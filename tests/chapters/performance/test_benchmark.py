@@ -102,10 +102,10 @@ def test_hutchinson_estimates_agree_with_exact_values_within_their_standard_erro
 def test_hutchinson_is_reproducible_and_checks_arguments(rng: torch.Generator):
     m = DeepAutoEncoder.random([10, 6, 10], "sigmoid", seed=0, dtype=F64)
     x = torch.rand(4, 10, generator=rng, dtype=F64)
-    a = fields.jacobian_symmetricity_estimate(m, x, n_probes=5, seed=3)
-    b = fields.jacobian_symmetricity_estimate(m, x, n_probes=5, seed=3)
-    assert torch.equal(a, b)
-    assert fields.jacobian_norm2_estimate(m, x, n_probes=5, seed=3).shape == (4,)
+    a = fields.jacobian_quadratics_estimate(m, x, n_probes=5, seed=3)
+    b = fields.jacobian_quadratics_estimate(m, x, n_probes=5, seed=3)
+    assert torch.equal(a.symmetricity, b.symmetricity) and torch.equal(a.norm2, b.norm2)
+    assert a.norm2.shape == (4,)
     with pytest.raises(ValueError, match="n_probes"):
         fields.jacobian_quadratics_estimate(m, x, n_probes=1)
 
@@ -138,11 +138,9 @@ def test_check_stated_errors_fails_when_the_errors_do_not_describe_the_actual_on
         benchmark.check_stated_errors(dict(ok, point_z_median=3.5))
 
 
-def test_timing_and_machine():
+def test_timing():
     calls = []
     t = benchmark.time_call(lambda: calls.append(1), repeat=3, warmup=2)
     assert len(calls) == 5 and len(t.runs) == 3 and t.best <= t.median
     with pytest.raises(ValueError):
         benchmark.time_call(lambda: None, repeat=0)
-    info = benchmark.machine("cpu")
-    assert info["device"].startswith("CPU") and info["torch"] == torch.__version__

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from conservae_lib.chapters.performance import benchmark, training_speed
 from conservae_lib.chapters.performance import report as P# noqa: E402
+from conservae_lib.training import runtime  # noqa: E402
 
 TIMED = [{"notebook": "01_a", "profile": "paper", "wall_s": 60.0, "device": "CPU", "train_s": None},
          {"notebook": "04_b", "profile": None, "wall_s": 180.0, "device": None, "train_s": 1234.5}]
@@ -23,7 +24,7 @@ RECORD = {"device": "GPU X", "torch": "2.0", "cuda": "12.1", "date": "2026-01-02
 def test_machine_line():
     info = {"device": "CPU (2 cores, x86_64)", "torch_threads": 2, "torch": "2.13.0+cpu"}
     assert P.machine_line(info) == "measured on: CPU (2 cores, x86_64) with 2 torch threads; torch 2.13.0+cpu"
-    assert P.machine_line(benchmark.machine("cpu")).startswith("measured on: CPU")
+    assert P.machine_line(runtime.machine("cpu")).startswith("measured on: CPU")
 
 
 def test_chapter_summary_table_and_figure():

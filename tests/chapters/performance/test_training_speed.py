@@ -17,9 +17,9 @@ def test_training_benchmark_runs_every_variant():
     assert (r["D"], r["H"], r["batch_size"], r["activation"]) == (12, 6, 4, "sigmoid")
 
 
-def test_pool_benchmark_trains_the_same_models_both_ways(tmp_path):
+def test_pool_benchmark_trains_the_same_models_both_ways():
     r = training_speed.pool_benchmark(n_runs=2, epochs=1, workers=2, D=20, H=8, batch_size=10, n_train=40,
-                                      n_eval=10, checkpoint_dir=tmp_path)
+                                      n_eval=10)
     assert r["max_weight_difference"] < 1e-5
     assert r["throughput_gain"] > 0 and r["wall_s"]["pool"] > 0
-    assert not any(tmp_path.iterdir())  # its checkpoints are temporary
+    assert (r["n_runs"], r["workers"], r["D"], r["H"]) == (2, 2, 20, 8) and r["device"].startswith("CPU")

@@ -158,6 +158,9 @@ def test_collect_reads_the_summaries_the_chapters_saved(tmp_path, monkeypatch):
     ({"claims": [{"id": "prop1"}]}, "claim 'prop1' has no verdict"),
     ({"claims": [{"id": "prop1", "verdict": "maybe"}]}, "not one of"),
     ({"claims": [{"verdict": "partly"}]}, "claim 1 has no id"),
+    ({"claims": []}, "records no parameters"),
+    ({"claims": [], "provenance": "paper"}, "records no parameters"),
+    ({"claims": [], "provenance": {"chapter": "curl_2d", "profile": "paper", "parameters": None}}, "records no parameters"),
 ])
 def test_a_malformed_summary_is_named_with_its_problem(tmp_path, monkeypatch, content, problem):
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
