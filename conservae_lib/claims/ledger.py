@@ -39,7 +39,9 @@ mechanically. A JSON object (keys sorted; numbers are fractions; missing values 
   ``n_seeds``, ``commit``, ``inputs_digest``) and ``other_datasets`` (profile → ``ours``, ``spread``,
   ``n_seeds``, ``verdict`` of the same claim under the other data set, when it has results);
 * ``extras`` — entries of the same shape for other readings (``status`` "reading") and for ids the
-  ledger does not know (``status`` "unknown").
+  ledger does not know (``status`` "unknown");
+* ``findings`` — entries of the same shape for the book's own findings (claims of this book, not of the
+  paper: :func:`finding_ids`), never counted in the tally.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ from .ledger_rules import (NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, UNINF
 
 __all__ = [
     "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNINFORMATIVE", "NOT_TESTED", "Claim", "CLAIMS",
-    "judge", "claim", "ids", "UnknownClaimError", "ids_of_chapter", "RECORD_KEYS", "SCORECARD_FORMAT",
+    "judge", "claim", "ids", "finding_ids", "UnknownClaimError", "ids_of_chapter", "RECORD_KEYS", "SCORECARD_FORMAT",
     "TABLE1_COLUMNS", "TABLE2_BETAS", "SUPPORT", "least_favourable",
 ]
 
@@ -70,8 +72,14 @@ SCORECARD_FORMAT: str = "conservae-scorecard/1"
 
 
 def ids() -> list[str]:
-    """All registered claim ids, in order."""
-    return list(CLAIMS)
+    """The ids of the paper's registered claims, in order (the book's own findings are :func:`finding_ids`)."""
+    return [c.id for c in CLAIMS.values() if c.source == "paper"]
+
+
+def finding_ids() -> list[str]:
+    """The ids of the book's own findings (``findings:`` of ``paper_claims.yml``): statements of this book, judged
+    by the same rules, shown on the scorecard apart from the paper's claims and never counted in its tally."""
+    return [c.id for c in CLAIMS.values() if c.source == "book"]
 
 
 def ids_of_chapter(chapter: str) -> list[str]:
@@ -163,6 +171,15 @@ def least_favourable(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]
     return out
 
 
+def _capped(verdict: str, reason: str, limit: str, why: str) -> tuple[str, str]:
+    """``verdict`` lowered to ``limit`` when it supports the claim more (:data:`SUPPORT`), with ``why`` in the reason."""
+    if limit not in SUPPORT:
+        raise ValueError(f"cap must name a verdict ({', '.join(SUPPORT)}); got {limit!r}.")
+    if SUPPORT.index(verdict) > SUPPORT.index(limit):
+        return limit, f"{reason}; {verdict} by the rule, shown as {limit} at most: {why}"
+    return verdict, reason
+
+
 def judge(
     id: str,
     values: Any = None,
@@ -175,6 +192,7 @@ def judge(
     axis: Sequence[float] | None = None,
     n_seeds: int | None = None,
     detail: str | None = None,
+    cap: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Judge registered claim ``id`` on our statistic and return its record (see the module docstring).
 
@@ -186,7 +204,9 @@ def judge(
     the paper (None = the primary one). ``n_seeds``: the number of seeds behind a :class:`Count`
     (recorded; with one seed of a trained result any rule gives at most partly; by default the
     number of per-seed values, or of curves for a trend). ``detail``: a short
-    text appended to the reason (e.g. which configuration failed).
+    text appended to the reason (e.g. which configuration failed). ``cap``: ``(verdict, why)`` — the most
+    support the evidence can give, whatever the rule says (e.g. ``(PARTLY, "its learner did not fit")``): a
+    better verdict is lowered to it and ``why`` is added to the reason; a worse one is kept.
     """
     c = claim(id)
     rule = c.rule
@@ -227,6 +247,8 @@ def judge(
             elif verdict in (REPRODUCED, PARTLY) and _RANK.get(cverdict, 0) >= _RANK[verdict]:
                 verdict = UNINFORMATIVE
                 reason += ": the control passes the same test, so the test cannot tell the hypotheses apart"
+    if cap is not None:
+        verdict, reason = _capped(verdict, reason, *cap)
     if detail:
         reason += f"; {detail}"
     rec["verdict"], rec["reason"] = verdict, reason

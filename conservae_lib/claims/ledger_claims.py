@@ -63,11 +63,13 @@ class Claim:
     unit: str = ""  # how the scorecard shows paper and ours: "%" (×100) or "" (as they are)
     note: str = ""
     same_as: str = ""  # the id of a claim whose number this one repeats: shown, but counted once, there
+    source: str = "paper"  # "paper": a claim of the paper; "book": a finding of this book (``findings:``)
 
     @property
     def counted(self) -> bool:
-        """Whether the scorecard's tally counts this claim (a claim that repeats another's number does not)."""
-        return not self.same_as
+        """Whether the scorecard's tally of the paper's claims counts this claim (a claim that repeats another's
+        number does not, nor does a finding of the book)."""
+        return not self.same_as and self.source == "paper"
 
     @property
     def qualitative(self) -> bool:
@@ -86,10 +88,10 @@ TABLE2_BETAS: tuple[str, ...] = ("0.0", "0.2", "0.4", "0.6", "0.8", "1.0")
 #: A rule in the file: its kind → the class (whose fields before ``why`` are the kind's numbers).
 RULE_KINDS: dict[str, type[Rule]] = {"exact": Exact, "close": Close, "at_least": AtLeast, "at_most": AtMost,
                                      "count": Count, "trend": Trend}
-_CLAIM_KEYS = {f.name for f in fields(Claim)} - {"chapter"}
+_CLAIM_KEYS = {f.name for f in fields(Claim)} - {"chapter", "source"}
 _REQUIRED = {"id", "kind", "where", "quote", "statement", "statistic", "rule"}
 #: The kinds of claim, and how the scorecard may show a claim's numbers ("%": ×100).
-KINDS, UNITS = ("claim", "table cell", "figure"), ("", "%")
+KINDS, UNITS = ("claim", "table cell", "figure", "finding"), ("", "%")
 
 
 def _rule(spec: Any, shared: Mapping[str, Rule], where: str) -> Rule:
@@ -110,7 +112,7 @@ def _rule(spec: Any, shared: Mapping[str, Rule], where: str) -> Rule:
         raise ClaimsFileError(f"{where}: the rule {kind} {numbers!r} is malformed ({err}).") from None
 
 
-def _claim(chapter: str, entry: Mapping[str, Any], shared: Mapping[str, Rule]) -> Claim:
+def _claim(chapter: str, entry: Mapping[str, Any], shared: Mapping[str, Rule], source: str = "paper") -> Claim:
     """One claim of the file, every key checked."""
     where = f"{CLAIMS_FILE.name}, claim {entry.get('id', '?')!r}"
     if set(entry) - _CLAIM_KEYS or _REQUIRED - set(entry):
@@ -118,7 +120,9 @@ def _claim(chapter: str, entry: Mapping[str, Any], shared: Mapping[str, Rule]) -
                               f"{sorted(_REQUIRED - set(entry))}; a claim has {', '.join(sorted(_CLAIM_KEYS))}.")
     if entry["kind"] not in KINDS or entry.get("unit", "") not in UNITS or entry.get("trained", True) not in (True, False):
         raise ClaimsFileError(f"{where}: kind must be one of {KINDS}, unit one of {UNITS}, trained true or false.")
-    values = dict(entry, chapter=chapter, rule=_rule(entry["rule"], shared, where))
+    if (entry["kind"] == "finding") != (source == "book"):
+        raise ClaimsFileError(f"{where}: the book's findings (section findings:) and only they have kind 'finding'.")
+    values = dict(entry, chapter=chapter, source=source, rule=_rule(entry["rule"], shared, where))
     values["paper"] = None if values.get("paper") is None else float(values["paper"])
     return Claim(**values)
 
@@ -140,6 +144,8 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
                 out += families[entry["family"]](chapter)
             else:
                 out.append(_claim(chapter, entry, shared))
+    for chapter, entries in (data.get("findings") or {}).items():
+        out += [_claim(chapter, entry, shared, source="book") for entry in entries]
     claims = {c.id: c for c in out}
     if len(claims) != len(out):
         raise ClaimsFileError(f"{Path(path).name}: two claims share an id.")

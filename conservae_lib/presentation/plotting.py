@@ -1,12 +1,21 @@
-"""Figures shared by the chapters: 2-D vector fields, potentials and curl maps.
+"""Figures shared by the chapters: the book's figure size and fonts, panel layouts, 2-D vector
+fields, potentials and curl maps.
 
-Every figure of the book is drawn by a function here from data the chapter computed, so a
-chapter holds no plotting logic of its own. Functions take a matplotlib ``Axes`` and return it
+Every figure of the book is drawn by a chapter's ``figures.py`` (or ``report.py``) from data the
+chapter computed, with the helpers here. Drawing functions take a matplotlib ``Axes`` and return it
 (or the artist), so chapters can lay panels out as the paper does.
+
+**Readable at the size shown.** The book's content column is about 760 CSS px wide and a figure is
+saved at :data:`DPI` dots per inch, so a figure :data:`COLUMN_WIDTH` inches wide is shown at its own
+size, and a font of :data:`MIN_FONT_PT` points is 12.5 px on the page. Every figure function of a
+chapter is decorated with :func:`book_figure` (the book's fonts, :data:`BOOK_RC`) and makes its figure
+with :func:`column_figure` or :func:`panel_grid` (the column's width); wide rows of panels are split
+into rows. :func:`legibility_problems` says what breaks these rules (the chapters' tests call it).
 """
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Callable, Sequence, TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,8 +25,87 @@ from conservae_lib.core.fields import FieldLike, curl_2d, dtype_of, field_on_gri
 
 Tensor = torch.Tensor
 Box = Sequence[float]
+F = TypeVar("F", bound=Callable)
 
-__all__ = ["plot_field", "plot_scalar", "plot_model_2d", "panels"]
+__all__ = ["COLUMN_WIDTH", "DPI", "MIN_FONT_PT", "BOOK_RC", "book_figure", "column_figure", "panel_grid",
+           "compact_colorbar", "legibility_problems", "plot_field", "plot_scalar", "plot_model_2d", "panels"]
+
+#: Width in inches of a figure that fills the book's content column (about 760 CSS px at :data:`DPI`).
+COLUMN_WIDTH = 7.6
+#: Resolution of the book's figures: the notebook shows a figure at ``width × DPI`` pixels.
+DPI = 100
+#: The smallest font of any figure, in points (tick labels, legends, colour bars): 12.5 px at :data:`DPI`.
+MIN_FONT_PT = 9
+#: The book's matplotlib settings (:func:`book_figure` applies them while a figure is drawn).
+BOOK_RC = {
+    "figure.dpi": DPI, "savefig.dpi": "figure", "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
+    "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT, "figure.titlesize": 11, "figure.labelsize": 10,
+}
+
+
+def book_figure(fn: F) -> F:
+    """Decorator of a function that makes a figure: it draws under :data:`BOOK_RC` (fonts are fixed
+    when a text is created, so the figure keeps them when it is saved later)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(BOOK_RC):
+            return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def column_figure(nrows: int = 1, ncols: int = 1, height: float = 3.4, **kw) -> tuple[plt.Figure, np.ndarray]:
+    """``plt.subplots`` at the column's width (:data:`COLUMN_WIDTH`) and ``height`` inches; axes always 2-D."""
+    kw.setdefault("squeeze", False)
+    return plt.subplots(nrows, ncols, figsize=(COLUMN_WIDTH, height), dpi=DPI, **kw)
+
+
+def panel_grid(n: int, ncols: int = 2, panel_height: float = 3.3, **gridspec) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` equal panels at the column's width, ``ncols`` to a row; a last row with fewer panels is
+    centred (no empty boxes). Returns the figure and the ``n`` axes in reading order."""
+    if n < 1 or ncols < 1:
+        raise ValueError(f"panel_grid needs n ≥ 1 and ncols ≥ 1, got {n}, {ncols}.")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig = plt.figure(figsize=(COLUMN_WIDTH, panel_height * nrows), dpi=DPI)
+    grid = fig.add_gridspec(nrows, 2 * ncols, **gridspec)
+    axes = []
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        in_row = min(ncols, n - row * ncols)
+        start = 2 * col + (ncols - in_row)  # centres a short last row
+        axes.append(fig.add_subplot(grid[row, start:start + 2]))
+    return fig, axes
+
+
+def compact_colorbar(bar, n: int = 4, symmetric: bool = False):
+    """At most ``n`` + 1 round ticks on a colour bar, written with two significant digits (``0.001``,
+    ``−1.5``), so its labels stay short beside a neighbouring panel and need no offset text above the
+    bar (which would run into the panel's title)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    bar.locator = MaxNLocator(n, symmetric=symmetric)
+    bar.formatter = FuncFormatter(lambda v, _: f"{v:.2g}".replace("-", "−"))
+    bar.update_ticks()
+    return bar
+
+
+def legibility_problems(fig: plt.Figure, width: float = COLUMN_WIDTH, min_pt: float = MIN_FONT_PT) -> list[str]:
+    """What would make ``fig`` hard to read in the book's column: wider than ``width`` inches (it
+    would be shrunk, and its text with it), or a visible text (title, label, tick label, legend,
+    colour bar) smaller than ``min_pt`` points. Empty when the figure is fine."""
+    from matplotlib.text import Text
+
+    problems = []
+    w, _ = fig.get_size_inches()
+    if w > width + 1e-6:
+        problems.append(f"{w:.2f} in wide (the column is {width} in)")
+    fig.draw_without_rendering()  # makes the tick labels
+    small = sorted({f"{t.get_text()!r} at {t.get_fontsize():.1f} pt" for t in fig.findobj(Text)
+                    if t.get_visible() and t.get_text().strip() and t.get_fontsize() < min_pt - 1e-6})
+    if small:
+        problems.append(f"text smaller than {min_pt} pt: {', '.join(small[:8])}" + (" …" if len(small) > 8 else ""))
+    return problems
 
 
 def plot_field(
@@ -52,18 +140,18 @@ def plot_scalar(
         kw = dict(vmin=-lim, vmax=lim)
         levels = np.linspace(-lim, lim, levels)
     cs = ax.contourf(x, y, Z, levels=levels, cmap=cmap, **kw)
-    if colorbar:
-        plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04)
+    if colorbar:  # a few round ticks, not one per contour level
+        compact_colorbar(plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04), symmetric=symmetric)
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
     return cs
 
 
-def panels(n: int, width: float = 4.0, height: float = 3.8, **kw) -> tuple[plt.Figure, np.ndarray]:
-    """A row of ``n`` panels of equal size."""
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), **kw)
-    return fig, np.atleast_1d(axes)
+def panels(n: int, height: float = 3.4, **kw) -> tuple[plt.Figure, np.ndarray]:
+    """A row of ``n`` panels of equal size, together as wide as the column (:func:`column_figure`)."""
+    fig, axes = column_figure(1, n, height=height, **kw)
+    return fig, axes[0]
 
 
 def plot_model_2d(ax: plt.Axes, model: torch.nn.Module, box: Box = (-2, 2, -2, 2), n: int = 80, title: str | None = None) -> plt.Axes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conservae_lib.claims import ledger as L
+from conservae_lib.claims import ledger_claims as LC
 from conservae_lib.claims import ledger_rules as R
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -464,3 +465,35 @@ def test_least_favourable_combines_co_primary_readings():
     assert L.least_favourable({"a": good})["reason"] == good["reason"]
     with pytest.raises(ValueError, match="one claim"):
         L.least_favourable({"a": good, "b": L.judge("fig3", [0.1, 0.1])})
+
+
+# ----------------------------------------------------------------------------- issue 25: caps and the book's findings
+def test_a_cap_lowers_a_better_verdict_and_keeps_a_worse_one():
+    paper = L.claim("table2.tied.b0.4").paper
+    free = L.judge("table2.tied.b0.4", [paper, paper])
+    assert free["verdict"] == L.REPRODUCED
+    capped = L.judge("table2.tied.b0.4", [paper, paper], cap=(L.PARTLY, "its learner did not fit"))
+    assert capped["verdict"] == L.PARTLY and capped["reason"].endswith("shown as partly at most: its learner did not fit")
+    far = L.judge("table2.tied.b0.4", [0.1, 0.1], cap=(L.PARTLY, "its learner did not fit"))
+    assert far["verdict"] == L.NOT_REPRODUCED and "did not fit" not in far["reason"]
+    with pytest.raises(ValueError, match="cap must name a verdict"):
+        L.judge("table2.tied.b0.4", [paper], cap=("fine", "x"))
+
+
+def test_the_books_findings_are_judged_but_never_counted_among_the_papers_claims():
+    found = L.finding_ids()
+    assert found and not set(found) & set(L.ids())
+    for fid in found:
+        c = L.claim(fid)
+        assert c.source == "book" and c.kind == "finding" and not c.counted and c.paper is None
+    rec = L.judge(found[0], [True, True, False], n_seeds=2)
+    assert rec["verdict"] in L.VERDICTS
+
+
+def test_a_finding_outside_the_findings_section_is_refused(tmp_path):
+    text = (ROOT / "conservae_lib" / "claims" / "paper_claims.yml").read_text()
+    bad = text.replace("  - id: prop1\n    kind: claim", "  - id: prop1\n    kind: finding", 1)
+    path = tmp_path / "paper_claims.yml"
+    path.write_text(bad)
+    with pytest.raises(LC.ClaimsFileError, match="findings"):
+        LC.load_claims(path)

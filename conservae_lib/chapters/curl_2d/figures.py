@@ -16,6 +16,7 @@ import torch
 
 from .curl_training import CurlProbe, Runs, ratio_final_initial
 from conservae_lib.data.toy_data import curve
+from conservae_lib.presentation import plotting
 
 Tensor = torch.Tensor
 
@@ -79,7 +80,7 @@ def plot_field_over_curl(ax, model: torch.nn.Module, probe: CurlProbe, data: Ten
     c = probe.curl_map(model)
     lim = vmax if vmax is not None else (float(np.abs(c).max()) or 1.0)
     im = ax.imshow(c, origin="lower", extent=tuple(probe.box), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="bilinear")
-    plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    plotting.compact_colorbar(plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04), n=2, symmetric=True)
     plot_field(ax, model, box=probe.box, n=n_arrows, color="k",
                data=None if data is None else np.asarray(data))
     if title:
@@ -98,10 +99,11 @@ def plot_curl_curves(ax, runs: Sequence[dict[str, Any]], key: str, label: str, c
     return ax
 
 
+@plotting.book_figure
 def plot_datasets(data: dict[str, Tensor], probes: dict[str, CurlProbe]) -> plt.Figure:
     """One panel per data set: its points, the noise-free curve and, shaded, the grid points near it."""
-    fig, axes = plt.subplots(1, len(data), figsize=(3.6 * len(data), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], data):
+    fig, axes = plotting.panels(len(data), height=2.9)
+    for ax, name in zip(axes, data):
         p = probes[name]
         ax.contourf(p.x, p.y, p.near.numpy().reshape(p.n, p.n), levels=[0.5, 1.5], colors=["0.85"])
         ax.scatter(*data[name].T, s=3, c="tab:orange")
@@ -111,34 +113,52 @@ def plot_datasets(data: dict[str, Tensor], probes: dict[str, CurlProbe]) -> plt.
     return fig
 
 
+@plotting.book_figure
 def plot_figure3(plain: Runs, denoising: Runs, probes: dict[str, CurlProbe], data: dict[str, Tensor],
                  epochs: int) -> plt.Figure:
-    """Figure 3: the first seed's field over its curl, per data set (columns); rows: the untrained
-    model, the plain untied auto-encoder after ``epochs`` epochs, the denoising extra."""
-    fig, axes = plt.subplots(3, len(plain), figsize=(4.2 * len(plain), 11.4), squeeze=False)
-    for j, name in enumerate(plain):
-        panels = ((plain[name][0]["initial"], "initial"), (plain[name][0]["model"], f"plain AE, {epochs} epochs"),
-                  (denoising[name][0]["model"], "denoising AE (extra)"))
-        for i, (model, what) in enumerate(panels):
-            plot_field_over_curl(axes[i, j], model, probes[name], data[name], title=f"{name}: {what}")
-    fig.tight_layout()
+    """Figure 3: the first seed's field over its curl, one column per data set (named on top); rows,
+    named on the left: the untrained model, the plain untied auto-encoder after ``epochs`` epochs, the
+    denoising extra. Tick labels on the outer panels only."""
+    from matplotlib.ticker import MaxNLocator
+
+    names = list(plain)
+    fig, axes = plotting.column_figure(3, len(names), height=2.1 * 3 + 0.2)
+    rows = (("initial", "untrained"), ("model", f"plain AE,\n{epochs} epochs"), ("model", "denoising AE\n(extra)"))
+    for j, name in enumerate(names):
+        for i, ((key, what), runs) in enumerate(zip(rows, (plain, plain, denoising))):
+            ax = axes[i, j]
+            plot_field_over_curl(ax, runs[name][0][key], probes[name], data[name], n_arrows=13,
+                                 title=name if i == 0 else None)
+            ax.xaxis.set_major_locator(MaxNLocator(3, steps=[1, 5, 10]))
+            ax.yaxis.set_major_locator(MaxNLocator(3, steps=[1, 5, 10]))
+            if j == 0:
+                ax.set_ylabel(what)
+            else:
+                ax.tick_params(labelleft=False)
+            if i < 2:
+                ax.tick_params(labelbottom=False)
+    fig.tight_layout(h_pad=0.6, w_pad=1.2)
     return fig
 
 
+@plotting.book_figure
 def plot_curl_against_time(plain: Runs, denoising: Runs, tied: Runs) -> plt.Figure:
     """Mean |curl| (top) and relative curl (bottom) against the epoch, per data set: plain (red) and
-    denoising (blue) near the data (solid) and over the box (dashed), the tied control dotted."""
-    fig, axes = plt.subplots(2, len(plain), figsize=(4.2 * len(plain), 6.8), squeeze=False, sharex=True)
+    denoising (blue) near the data (solid) and over the box (dashed), the tied control dotted; the
+    legend under the panels."""
+    height = 5.6
+    fig, axes = plotting.column_figure(2, len(plain), height=height, sharex=True)
     for j, name in enumerate(plain):
         for row, kind in enumerate(("abs", "rel")):
             ax = axes[row, j]
             for runs, label, color in ((plain[name], "plain", "tab:red"), (denoising[name], "denoising", "tab:blue")):
-                plot_curl_curves(ax, runs, f"curl_{kind}_near", f"{label}, near data", color)
+                plot_curl_curves(ax, runs, f"curl_{kind}_near", f"{label}, near the data", color)
                 plot_curl_curves(ax, runs, f"curl_{kind}_box", f"{label}, whole box", color, "--")
             plot_curl_curves(ax, tied[name], f"curl_{kind}_near", "tied (control)", "k", ":")
             ax.set(title=name if row == 0 else None, xlabel="epoch" if row == 1 else None)
     axes[0, 0].set_ylabel("mean |curl|")
     axes[1, 0].set_ylabel("relative curl")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))
     return fig

@@ -10,15 +10,17 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .experiment import KINDS, Ablation, Comparison, Extraction, Figure4Evidence, MoreField
 from .scoring import Reference, model_curl_on_grid, model_on_grid
 from conservae_lib.core.hodge import Array, grid_curl, relative_error
-from conservae_lib.presentation.plotting import panels
+from conservae_lib.presentation import plotting
+from conservae_lib.presentation.plotting import compact_colorbar
 from conservae_lib.presentation.report import fmt, fmt_small, frame
 
 __all__ = ["format_error_row", "plot_grid_field", "describe_reference", "plot_reference", "format_run_row", "main_models_table", "methods_table", "more_fields_table", "page_values",
-           "plot_learning_curves", "plot_figure4", "plot_ablations", "plot_more_fields"]
+           "plot_learning_curves", "plot_figure4", "learning_curves_figure", "plot_ablations", "plot_more_fields"]
 
 
 def format_error_row(name: str, e: dict[str, float], key: str = "method") -> dict[str, str]:
@@ -42,8 +44,6 @@ def plot_grid_field(ax: Any, x: Array, y: Array, U: Array, V: Array, title: str 
     is zero up to rounding (the solver's output, a tied model) shows as flat instead of as
     rounding noise blown up to the full scale. Chapter 06_hodge_2d's figures.
     """
-    import matplotlib.pyplot as plt
-
     stride = stride or max(1, len(x) // 16)
     if background is not None:
         is_curl = not isinstance(background, str) or background == "curl"
@@ -56,13 +56,15 @@ def plot_grid_field(ax: Any, x: Array, y: Array, U: Array, V: Array, title: str 
             im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="RdBu_r", vmin=-lim, vmax=lim)
         else:
             im = ax.imshow(Z, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), cmap="Greys")
-        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        compact_colorbar(plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04), n=2 if is_curl else 4, symmetric=is_curl)
     s = (slice(None, None, stride), slice(None, None, stride))
     X, Y = np.meshgrid(x, y)
     ax.quiver(X[s], Y[s], U[s], V[s], angles="xy", pivot="mid", width=0.005, scale=scale)
     ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), aspect="equal")
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.yaxis.set_major_locator(MaxNLocator(4))
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     return ax
 
 
@@ -77,15 +79,17 @@ def describe_reference(reference: Reference) -> str:
     return "\n".join(f"{label:<45} {fmt(value, 3)}" for label, value in pairs)
 
 
-def plot_reference(reference: Reference) -> Any:
-    """F, its best gradient fit and the harmonic gradient by which that differs from (−x, −y)."""
+@plotting.book_figure
+def plot_reference(reference: Reference) -> plt.Figure:
+    """F, its best gradient fit and the harmonic gradient by which that differs from (−x, −y), two
+    panels a row."""
     grid = reference.grid
-    fig, axes = panels(3, width=13 / 3, height=3.9)
+    fig, axes = plotting.panel_grid(3, ncols=2, panel_height=3.2)
     plot_grid_field(axes[0], grid["x"], grid["y"], *grid["F"], title="F = (−x + y, −x − y)")
-    plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ (grid solver)")
-    plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): the harmonic gradient",
+    plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ")
+    plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): harmonic gradient",
                     background="norm")
-    fig.tight_layout()
+    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
     return fig
 
 def format_run_row(kind: str, seed: int, e: dict[str, Any]) -> dict[str, str]:
@@ -158,42 +162,70 @@ def plot_learning_curves(ax: plt.Axes, runs: dict[str, Sequence[Extraction]], co
     return ax
 
 
+@plotting.book_figure
 def plot_figure4(reference: Reference, runs: dict[str, list[Extraction]], seed: int) -> plt.Figure:
-    """Figure 4: F, the first tied and untied models' fields over their exact curl, the stated
-    conservative part, and the learning curves of every main model."""
+    """Figure 4, two panels a row: F and the stated conservative part (top), the first tied and
+    untied models' fields over their exact curl (bottom). The learning curves are
+    :func:`learning_curves_figure`."""
     grid = reference.grid
-    fig, axes = panels(5, width=4.4, height=3.9)
+    fig, axes = plotting.panel_grid(4, ncols=2, panel_height=3.2)
     plot_grid_field(axes[0], grid["x"], grid["y"], *grid["F"], title="F (input)")
-    for ax, kind in zip(axes[1:3], KINDS):
+    plot_grid_field(axes[1], grid["x"], grid["y"], *grid["conservative"], title="stated conservative part (−x, −y)")
+    for ax, kind in zip(axes[2:], KINDS):
         model = runs[kind][0].model
         plot_grid_field(ax, grid["x"], grid["y"], *model_on_grid(model, grid), title=f"{kind} AE, seed {seed}",
                         background=model_curl_on_grid(model, grid))
-    plot_grid_field(axes[3], grid["x"], grid["y"], *grid["conservative"], title="stated conservative part (−x, −y)")
-    plot_learning_curves(axes[4], runs)
+    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
+    return fig
+
+
+@plotting.book_figure
+def learning_curves_figure(runs: dict[str, list[Extraction]]) -> plt.Figure:
+    """The training loss of every main model against the L-BFGS iterations (:func:`plot_learning_curves`)."""
+    fig, axes = plotting.column_figure(height=3.2)
+    plot_learning_curves(axes[0, 0], runs)
     fig.tight_layout()
     return fig
 
 
+@plotting.book_figure
 def plot_ablations(reference: Reference, ablations: dict[str, Ablation]) -> plt.Figure:
-    """Each extra model's field on the evaluation grid, over its exact curl."""
+    """Each extra model's field on the evaluation grid, over its exact curl, two panels a row."""
     grid = reference.grid
-    fig, axes = panels(len(ablations), width=4.2, height=3.9)
+    fig, axes = plotting.panel_grid(len(ablations), ncols=2, panel_height=3.2)
     for ax, job in zip(axes, ablations.values()):
-        plot_grid_field(ax, grid["x"], grid["y"], *model_on_grid(job.model, grid), title=job.label,
+        plot_grid_field(ax, grid["x"], grid["y"], *model_on_grid(job.model, grid), title=_short(job.label),
                         background=model_curl_on_grid(job.model, grid))
-    fig.tight_layout()
+    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
     return fig
 
 
+def _short(label: str, width: int = 40) -> str:
+    """``label`` broken into lines of at most ``width`` characters (a panel's title)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, width))
+
+
+@plotting.book_figure
 def plot_more_fields(more_fields: dict[str, MoreField], contraction: float) -> plt.Figure:
-    """One row per extra field: F, its stated conservative part, and what each method found."""
+    """Two rows of panels per extra field: F, its stated conservative part and the classical solver's
+    answer, then what the tied and the contractive untied auto-encoder found (centred)."""
     labels = _method_labels(contraction)
-    fig, axes = plt.subplots(len(more_fields), 5, figsize=(21, 3.9 * len(more_fields)))
-    for row, (name, more) in zip(np.atleast_2d(axes), more_fields.items()):
+    n = len(more_fields)
+    fig = plt.figure(figsize=(plotting.COLUMN_WIDTH, 2.2 * 2 * n), dpi=plotting.DPI)
+    grid = fig.add_gridspec(2 * n, 6)
+    for k, (name, more) in enumerate(more_fields.items()):
         x, y = more.grid["x"], more.grid["y"]
-        plot_grid_field(row[0], x, y, *more.grid["F"], title=f"{name}: F")
-        plot_grid_field(row[1], x, y, *more.grid["conservative"], title="stated conservative part")
-        for ax, (method, field) in zip(row[2:], more.fields.items()):
-            plot_grid_field(ax, x, y, *field, title=labels[method], background=more.curls[method])
+        stride = max(1, len(x) // 12)
+        slots = [grid[2 * k, 0:2], grid[2 * k, 2:4], grid[2 * k, 4:6], grid[2 * k + 1, 1:3], grid[2 * k + 1, 3:5]]
+        axes = [fig.add_subplot(slot) for slot in slots]
+        plot_grid_field(axes[0], x, y, *more.grid["F"], title=f"{name}: F", stride=stride)
+        plot_grid_field(axes[1], x, y, *more.grid["conservative"], title="stated conservative\npart", stride=stride)
+        for ax, (method, field) in zip(axes[2:], more.fields.items()):
+            plot_grid_field(ax, x, y, *field, title=labels[method], background=more.curls[method], stride=stride)
+        for ax in axes:  # small panels: three ticks an axis
+            ax.xaxis.set_major_locator(MaxNLocator(2))
+            ax.yaxis.set_major_locator(MaxNLocator(2))
     fig.tight_layout()
     return fig

@@ -45,6 +45,7 @@ def _ridge(axes: Sequence[plt.Axes], r_star: float) -> None:
         ax.plot(r_star * np.cos(t), r_star * np.sin(t), "g--", lw=0.8)
 
 
+@plotting.book_figure
 def density_figure(circle: NoisyCircle, sample: torch.Tensor, box: Box | None = None, n: int = 80) -> plt.Figure:
     """log p of the noisy circle with a training sample, beside its exact score ∇ log p, over
     ``box`` (default :func:`view_box`)."""
@@ -52,8 +53,8 @@ def density_figure(circle: NoisyCircle, sample: torch.Tensor, box: Box | None = 
     x_g, y_g, pts = grid_2d(box, n)
     logp = circle.log_prob(pts).numpy().reshape(n, n)
     sample = np.asarray(sample)
-    fig, axes = plotting.panels(2, width=4.8, height=4.2)
-    plotting.plot_scalar(axes[0], x_g, y_g, np.maximum(logp, logp.max() - 12), title="log p and a training sample")
+    fig, axes = plotting.panels(2, height=3.6)
+    plotting.plot_scalar(axes[0], x_g, y_g, np.maximum(logp, logp.max() - 12), title="log p, a training sample")
     axes[0].scatter(sample[:, 0], sample[:, 1], s=2, c="w", alpha=0.5, lw=0)
     plotting.plot_field(axes[1], circle.score, box, n=21, title="score ∇log p (exact)", stream=True)
     fig.tight_layout()
@@ -95,28 +96,37 @@ def plot_sweep(ax: plt.Axes, rows: list[Row], key: str, label: str | None = None
     return line
 
 
+@plotting.book_figure
 def sweep_figure(rows: list[Row]) -> plt.Figure:
-    """The sweep, one dot per seed: (a) asymmetry of J − I and the paper's 1 − sym(J); (b) how
-    (r − x)/ε and (J − I)/ε match the score and Hessian; (b') the score's scale (1 is right)."""
+    """The sweep, one dot per seed, one panel above the other with its legend on the right:
+    (a) asymmetry of J − I and the paper's 1 − sym(J); (b) how (r − x)/ε and (J − I)/ε match the
+    score and Hessian; (b') the score's scale (1 is right)."""
     with_eps = [dict(r, data_asym_J=1 - r["data_sym_J"], one_minus_cos=1 - r["data_score_cosine"])
                 for r in rows if r["eps"] > 0]
     base = [r for r in rows if r["eps"] == 0]
-    fig, axes = plotting.panels(3, width=4.4, height=3.6)
+    fig, axes = plotting.column_figure(3, 1, height=8.4, sharex=True)
+    axes = axes[:, 0]
     ax = axes[0]
-    plot_sweep(ax, with_eps, "data_field_asym", label="1 − sym(J − I) at the data", color="tab:blue")
-    plot_sweep(ax, with_eps, "fixed_field_asym", label="1 − sym(J − I) at fixed points", color="tab:orange")
-    plot_sweep(ax, with_eps, "data_asym_J", label="1 − sym(J) at the data (paper's)", color="tab:gray")
+    plot_sweep(ax, with_eps, "data_field_asym", label="1 − sym(J − I),\nat the data", color="tab:blue")
+    plot_sweep(ax, with_eps, "fixed_field_asym", label="1 − sym(J − I),\nat fixed points", color="tab:orange")
+    plot_sweep(ax, with_eps, "data_asym_J", label="1 − sym(J) at the\ndata (paper's)", color="tab:gray")
     if base:
-        ax.axhline(np.mean([r["data_field_asym"] for r in base]), color="tab:blue", ls="--", lw=1, label="no contraction, data")
-    ax.set_title("(a) asymmetry"); ax.legend(fontsize=6)
+        ax.axhline(np.mean([r["data_field_asym"] for r in base]), color="tab:blue", ls="--", lw=1,
+                   label="no contraction,\nat the data")
+    ax.set_title("(a) asymmetry")
     ax = axes[1]
     plot_sweep(ax, with_eps, "data_score_rel_error", label="score rel. error", color="tab:green")
     plot_sweep(ax, with_eps, "data_hessian_error", label="Hessian rel. error", color="tab:red")
-    plot_sweep(ax, with_eps, "one_minus_cos", label="1 − cosine(r − x, score)", color="tab:purple")
-    ax.set_title("(b) (r − x)/ε against the score"); ax.legend(fontsize=6)
+    plot_sweep(ax, with_eps, "one_minus_cos", label="1 − cosine of\nr − x and score", color="tab:purple")
+    ax.set_title("(b) (r − x)/ε against the score")
     ax = axes[2]
-    plot_sweep(ax, with_eps, "data_score_scale", label="scale of (r − x)/ε vs score", color="tab:brown", logy=False, reference=1.0)
-    ax.set_title("(b') magnitude"); ax.legend(fontsize=6)
+    plot_sweep(ax, with_eps, "data_score_scale", label="scale of (r − x)/ε\nagainst the score", color="tab:brown",
+               logy=False, reference=1.0)
+    ax.set_title("(b') magnitude")
+    for ax in axes:
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
     fig.tight_layout()
     return fig
 
@@ -137,13 +147,16 @@ def fixed_point_table(fp_summary: list[Row]) -> pd.DataFrame:
     } for s in fp_summary], index="ε")
 
 
+@plotting.book_figure
 def fields_figure(trained: dict[tuple[float, int], AutoEncoder], rows: list[Row], circle: NoisyCircle,
                   strengths: Sequence[float], seed: int, r_star: float, box: Box | None = None) -> plt.Figure:
     """(r(x) − x)/ε of the model trained with each of ``strengths`` (and ``seed``), its fixed points
     marked by kind (:data:`MARKERS`), beside the exact score; the ridge of p (radius ``r_star``)
-    dashed; over ``box`` (default :func:`view_box`)."""
+    dashed; over ``box`` (default :func:`view_box`). A legend of the markers under the panels."""
+    from matplotlib.lines import Line2D
+
     box = view_box(circle) if box is None else box
-    fig, axes = plotting.panels(len(strengths) + 1, width=4.4, height=4.2)
+    fig, axes = plotting.panel_grid(len(strengths) + 1, ncols=2, panel_height=3.5)
     for ax, eps in zip(axes[:-1], strengths):
         model = trained[(float(eps), seed)]
         plotting.plot_field(ax, lambda x, m=model, e=eps: (m(x) - x) / e, box, n=21, stream=True,
@@ -154,7 +167,10 @@ def fields_figure(trained: dict[tuple[float, int], AutoEncoder], rows: list[Row]
             ax.scatter([p_[0]], [p_[1]], marker=mk, c=col, s=30, zorder=5)
     plotting.plot_field(axes[-1], circle.score, box, n=21, stream=True, title="score ∇log p (exact)")
     _ridge(axes, r_star)
-    fig.tight_layout()
+    handles = [Line2D([], [], ls="", marker=mk, color=col, label=kind) for kind, (mk, col) in MARKERS.items()]
+    handles.append(Line2D([], [], ls="--", color="g", lw=0.8, label="ridge of p"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 

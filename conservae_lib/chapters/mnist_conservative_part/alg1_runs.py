@@ -23,7 +23,8 @@ from conservae_lib.training.pool import run_in_processes, threads_per_worker
 from conservae_lib.training.progress import progress_bar
 from .algorithm1 import (LEARNERS, derive_seed, fit_to_field, interpolate_parameters, random_untied_autoencoder, sample_uniform_points, train_mnist_autoencoder)
 from .corruption import CORRUPTIONS, corrupt, ink
-from .field_fit import (conservative_references, learner_fits, plateaued, relative_field_error, symmetric_part_distance, variation)
+from .field_fit import (conservative_part_distances, learner_fits, plateaued, references_at, relative_field_error,
+                        variation)
 from conservae_lib.core.models import AutoEncoder
 from .table2 import (CVF_ROWS, energy_difference, fractions_higher, path_dependence_ratio, quadratic_fractions, segment_integral)
 
@@ -109,10 +110,13 @@ def train_learners_in_pool(cfg: Config, x_train: Tensor, run_dir: Path, workers:
 
 
 def _learner_entry(learned: AutoEncoder, hist: trainer.History, target64: AutoEncoder, x_field: Tensor,
-                   x_eval: Tensor, xt: Tensor, corrupted: Mapping[str, Tensor], nodes: int, floor: float) -> dict[str, Any]:
-    """What one learner learned (:mod:`conservae_lib.chapters.mnist_conservative_part.field_fit`: errors, fit, distance to the
-    target's symmetric part) and its Table 2 fractions per corruption (:mod:`conservae_lib.chapters.mnist_conservative_part.table2`),
-    evaluated in float64."""
+                   x_eval: Tensor, xt: Tensor, corrupted: Mapping[str, Tensor], nodes: int,
+                   floors: Mapping[str, Any], H: int) -> dict[str, Any]:
+    """What one learner learned (:mod:`conservae_lib.chapters.mnist_conservative_part.field_fit`: errors and fit on
+    the cube, at the MNIST test images and at their corrupted copies — where Table 2 scores the energy — and its
+    distances to the target's conservative part) and its Table 2 fractions per corruption
+    (:mod:`conservae_lib.chapters.mnist_conservative_part.table2`), evaluated in float64. ``floors``: the best its
+    model class can reach on the cube (``uniform``), at the digits (``mnist``) and per corruption."""
     l64 = copy.deepcopy(learned).double()
     rel_curve = [float(v) for v in hist.column("rel_error")]
     with torch.no_grad():
@@ -122,13 +126,18 @@ def _learner_entry(learned: AutoEncoder, hist: trainer.History, target64: AutoEn
             "final_loss": float(hist.last("loss")),
             "rel_error_uniform": relative_field_error(l64, target64, x_eval.double()),
             "rel_error_mnist": relative_field_error(l64, target64, xt),
-            "floor": floor,
+            "rel_error_corrupted": {k: relative_field_error(l64, target64, xc) for k, xc in corrupted.items()},
+            "floor": floors["uniform"],
+            "floor_mnist": floors["mnist"],
+            "floor_corrupted": dict(floors["corrupted"]),
             "plateaued": plateaued(rel_curve),
-            "symmetric_part_distance": symmetric_part_distance(l64, target64, x_field, x_eval),
+            "conservative_part_distance": conservative_part_distances(l64, target64, x_field, x_eval, H),
             "fraction": fractions_higher(lambda xc: energy_difference(l64, xt, xc, nodes), corrupted),
             "closed_form_energy": energy.decoder_scales(l64) is not None,
         }
-        entry["fits"] = learner_fits(entry["rel_error_uniform"], floor)
+        entry["fits"] = learner_fits(entry["rel_error_uniform"], floors["uniform"])
+        entry["fits_mnist"] = learner_fits(entry["rel_error_mnist"], floors["mnist"])
+        entry["fits_corrupted"] = {k: learner_fits(e, floors["corrupted"][k]) for k, e in entry["rel_error_corrupted"].items()}
         if learned.tied:
             entry["quadratic_term"] = quadratic_fractions(xt, corrupted, l64.c)
             # the closed form (eq. 4) and the line integral must agree for a conservative model
@@ -151,7 +160,8 @@ def run_seed(
     field_epochs, field_batch_size, field_lr, n_field_points, n_eval_points (the learners),
     corruption_level, quadrature_nodes, device. Training runs checkpoint into ``run_dir/seed<seed>/``
     when ``run_dir`` is given (re-running resumes). Returns plain numbers: per row and β the target's
-    Jacobian symmetricity, the reference errors (:func:`conservative_references`), and for each
+    Jacobian symmetricity, the reference errors (:func:`references_at`: on the cube, at the digits and at their
+    corrupted copies), and for each
     learner its curves, errors, fit and energy fractions per corruption.
     """
     H, nodes = int(cfg.H), int(cfg.quadrature_nodes)
@@ -175,21 +185,25 @@ def run_seed(
             target64 = copy.deepcopy(target).double()
             with torch.no_grad():
                 xe64 = x_eval.double()
-                refs = conservative_references(target64, x_field, x_eval, H)
+                at = references_at(target64, x_field, {"uniform": x_eval, "mnist": xt, **corrupted}, H)
+                refs = at["uniform"]
                 entry: dict[str, Any] = {
                     "beta": beta,
                     "target_symmetricity": float(fields.jacobian_symmetricity(target64, xe64).mean()),
                     "target_variation": float(variation(target64(xe64))) / len(xe64),
                     "references": refs,
+                    "references_mnist": at["mnist"],
+                    "references_corrupted": {k: at[k] for k in corrupted},
                     "target_fraction": fractions_higher(lambda xc: energy_difference(target64, xt, xc, nodes), corrupted),
                     "target_path_dependence": path_dependence_ratio(target64, xt, corrupted["salt_and_pepper"], nodes),
                     "learners": {},
                 }
             for learner in LEARNERS[row]:
                 learned, hist = _learner(cfg, target, x_field, x_eval, seed, row, learner, beta, run_dir, progress)
-                floor = refs["tied_floor"] if learner == "tied" else refs["linear"]
+                ref = "tied_floor" if learner == "tied" else "linear"
+                floors = {"uniform": refs[ref], "mnist": at["mnist"][ref], "corrupted": {k: at[k][ref] for k in corrupted}}
                 entry["learners"][learner] = _learner_entry(learned, hist, target64, x_field, x_eval, xt, corrupted,
-                                                            nodes, floor)
+                                                            nodes, floors, H)
             rows.append(entry)
         out["cvf"][row] = {"mnist_final_loss": float(hist_k.last("loss")),
                            "mnist_loss_curve": [float(v) for v in hist_k.column("loss")], "rows": rows}

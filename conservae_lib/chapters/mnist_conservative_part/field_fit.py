@@ -8,15 +8,15 @@ conservative linear field, and S projected on the positive semi-definite matrice
 best field a tied *sigmoid* auto-encoder can reach (its Jacobian W diag(σ′) Wᵀ is positive
 semi-definite) — :func:`conservative_references`. Errors are relative to the target's variation
 (:func:`relative_field_error`); a learner *fits* when its held-out error is within
-:data:`FIT_MARGIN` of its floor (:func:`learner_fits`), and its distance to the target's
-conservative part is :func:`symmetric_part_distance` (the ledger's claim ``alg1``).
+:data:`FIT_MARGIN` of its floor (:func:`learner_fits`), and its distances to the target's
+conservative part, whole and representable, are :func:`conservative_part_distances` (the ledger's claim ``alg1``).
 Chapter: *Algorithm 1 on MNIST* (07_mnist_conservative_part).
 """
 from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
@@ -24,8 +24,8 @@ from conservae_lib.core.models import AutoEncoder
 
 Tensor = torch.Tensor
 
-__all__ = ["FIT_MARGIN", "variation", "relative_field_error", "average_jacobian", "conservative_references",
-           "symmetric_part_distance", "learner_fits", "plateaued"]
+__all__ = ["FIT_MARGIN", "variation", "relative_field_error", "average_jacobian", "references_at",
+           "conservative_references", "conservative_part_distances", "learner_fits", "plateaued"]
 
 #: A learner fits its target when its held-out relative error exceeds the best its model class can
 #: reach (:func:`conservative_references`) by at most this much (absolute, in units of the
@@ -61,10 +61,27 @@ def average_jacobian(target: AutoEncoder, x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def conservative_references(target: AutoEncoder, x_fit: Tensor, x_eval: Tensor, H: int) -> dict[str, float]:
-    """How well three reference fields reproduce ``target`` on the held-out points ``x_eval``
-    (relative errors as in :func:`relative_field_error`), all linear: r(x) ≈ a + M (x − m) with m
-    the mean of ``x_fit``, a the mean of r there, and M one of
+def _linear_parts(target: AutoEncoder, x_fit: Tensor, H: int) -> tuple[AutoEncoder, Tensor, Tensor, dict[str, Tensor], Tensor]:
+    """The target in float64, the mean m of ``x_fit``, the mean a of r there, the matrices of the three linear
+    references (J̄, S, and P: S with its negative eigenvalues set to 0 and only its H largest kept) and S's
+    eigenvalues."""
+    t = copy.deepcopy(target).double()
+    xf = x_fit.double()
+    m, a = xf.mean(dim=0), t(xf).mean(dim=0)
+    J = average_jacobian(t, xf)
+    S = 0.5 * (J + J.T)
+    ev, V = torch.linalg.eigh(S)
+    keep = torch.zeros_like(ev, dtype=torch.bool)
+    keep[torch.argsort(ev, descending=True)[:int(H)]] = True
+    P = (V * torch.where(keep, ev.clamp_min(0.0), torch.zeros_like(ev))) @ V.T
+    return t, m, a, {"linear": J, "symmetric": S, "tied_floor": P}, ev
+
+
+@torch.no_grad()
+def references_at(target: AutoEncoder, x_fit: Tensor, points: Mapping[str, Tensor], H: int) -> dict[str, dict[str, float]]:
+    """How well three reference fields reproduce ``target`` at each set of ``points`` (name → N × D; relative
+    errors as in :func:`relative_field_error`), all linear, r(x) ≈ a + M (x − m) with m the mean of ``x_fit``,
+    a the mean of r there, and M one of
 
     * ``linear``: the average Jacobian J̄ (:func:`average_jacobian`) — how linear the target is;
     * ``symmetric``: S = (J̄ + J̄ᵀ)/2 — a conservative field (the gradient of a quadratic), the
@@ -73,38 +90,32 @@ def conservative_references(target: AutoEncoder, x_fit: Tensor, x_eval: Tensor, 
       linear field whose Jacobian is positive semi-definite of rank ≤ H, which is what a tied
       sigmoid auto-encoder's Jacobian W diag(σ′) Wᵀ always is.
 
-    Also returns ``negative_share``: the share of ‖S‖²_F in negative eigenvalues.
-    """
-    t = copy.deepcopy(target).double()
-    xf, xe = x_fit.double(), x_eval.double()
-    m = xf.mean(dim=0)
-    a = t(xf).mean(dim=0)
-    J = average_jacobian(t, xf)
-    S = 0.5 * (J + J.T)
-    ev, V = torch.linalg.eigh(S)
-    keep = torch.zeros_like(ev, dtype=torch.bool)
-    keep[torch.argsort(ev, descending=True)[:int(H)]] = True
-    P = (V * torch.where(keep, ev.clamp_min(0.0), torch.zeros_like(ev))) @ V.T
-    out = {}
-    for name, M in (("linear", J), ("symmetric", S), ("tied_floor", P)):
-        out[name] = relative_field_error(lambda x, M=M: a + (x - m) @ M.T, t, xe)
-    out["negative_share"] = float((ev.clamp_max(0.0) ** 2).sum() / (ev ** 2).sum().clamp_min(1e-30))
-    return out
+    Each set also gets ``negative_share``: the share of ‖S‖²_F in negative eigenvalues."""
+    t, m, a, mats, ev = _linear_parts(target, x_fit, H)
+    share = float((ev.clamp_max(0.0) ** 2).sum() / (ev ** 2).sum().clamp_min(1e-30))
+    return {name: {**{k: relative_field_error(lambda x, M=M: a + (x - m) @ M.T, t, x.double())
+                      for k, M in mats.items()}, "negative_share": share}
+            for name, x in points.items()}
+
+
+def conservative_references(target: AutoEncoder, x_fit: Tensor, x_eval: Tensor, H: int) -> dict[str, float]:
+    """:func:`references_at` on the held-out points ``x_eval`` alone."""
+    return references_at(target, x_fit, {"eval": x_eval}, H)["eval"]
 
 
 @torch.no_grad()
-def symmetric_part_distance(learned: AutoEncoder, target: AutoEncoder, x_fit: Tensor, x_eval: Tensor) -> float:
-    """√(Σ‖r_learned − r_S‖² / Σ‖r_S − mean r_S‖²) on ``x_eval``, with r_S(x) = a + S(x − m) the
-    conservative (symmetric) linear part of ``target`` (:func:`conservative_references`): how far
-    the learner is from the target's conservative component, relative to that component's
-    variation (the −x of both fields cancels). The statistic of the ledger's claim ``alg1``."""
-    t = copy.deepcopy(target).double()
-    xf, xe = x_fit.double(), x_eval.double()
-    m, a = xf.mean(dim=0), t(xf).mean(dim=0)
-    J = average_jacobian(t, xf)
-    S = 0.5 * (J + J.T)
-    l64 = copy.deepcopy(learned).double()
-    return math.sqrt(relative_field_error(l64, lambda x: a + (x - m) @ S.T, xe))
+def conservative_part_distances(learned: AutoEncoder, target: AutoEncoder, x_fit: Tensor, x_eval: Tensor,
+                                H: int) -> dict[str, float]:
+    """How far the learner is from the target's conservative component, on the fit rule's scale (relative
+    squared error, :func:`relative_field_error`, to the reference's own variation, the −x of both fields
+    cancelling), on ``x_eval``: ``symmetric`` — to r_S(x) = a + S(x − m), the whole conservative (symmetric)
+    linear part; ``representable`` — to r_P, the part a tied sigmoid auto-encoder can represent (positive
+    semi-definite Jacobian of rank ≤ H; :func:`references_at`). The statistics of the ledger's claim ``alg1``
+    (``representable``) and of its reading ``symmetric-part``."""
+    _, m, a, mats, _ = _linear_parts(target, x_fit, H)
+    l64, xe = copy.deepcopy(learned).double(), x_eval.double()
+    return {name: relative_field_error(l64, lambda x, M=mats[key]: a + (x - m) @ M.T, xe)
+            for name, key in (("symmetric", "symmetric"), ("representable", "tied_floor"))}
 
 
 def learner_fits(rel_error: float, floor: float, margin: float = FIT_MARGIN) -> bool:

@@ -19,7 +19,9 @@ from .alg1_claims import paper_fraction, reading_gaps
 from .corruption import CORRUPTIONS, READINGS
 from .table2 import CVF_ROWS, seed_values
 
-__all__ = ["table2", "gap_table", "fit_table", "final_loss_table", "controls_table", "learning_curves",
+__all__ = ["table2", "gap_table", "fit_table", "where_scored_table", "quadratic_table", "final_loss_table",
+           "finding_counts", "full_beta_one",
+           "controls_table", "learning_curves",
            "plot_learning_curves", "fit_count", "prose_numbers"]
 
 
@@ -32,7 +34,7 @@ _CORRUPTION_LABEL = {"salt_and_pepper": "salt & pepper", "binomial": "binomial",
 def table2(summary: Mapping[str, Any]):
     """Table 2 side by side: per row (how F_K was trained), the paper's fractions E(x) > E(x̃) and
     ours (tied learner, mean ± sd over seeds) under both readings of x̃, and how many seeds'
-    learners fitted; one column per β; a DataFrame of strings."""
+    learners fitted on the cube and at the test digits; one column per β; a DataFrame of strings."""
     import pandas as pd
 
     n = summary["n_seeds"]
@@ -45,8 +47,10 @@ def table2(summary: Mapping[str, Any]):
             rows[(label, f"ours, {_CORRUPTION_LABEL[k]}")] = [
                 report.fmt_mean_sd(*summary[f"{row}:learners/tied/fraction/{k}"][b], 4, decimals=True)
                 for b in summary["betas"]]
-        rows[(label, "learner fitted (seeds)")] = [
-            f"{round(summary[f'{row}:learners/tied/fits'][b][0] * n)} of {n}" for b in summary["betas"]]
+        digits = summary.get(f"{row}:learners/tied/fits_mnist")  # absent from runs made before it was measured
+        rows[(label, "learner fitted: cube / digits (seeds)")] = [
+            f"{round(summary[f'{row}:learners/tied/fits'][b][0] * n)} / "
+            f"{'not measured' if digits is None else round(digits[b][0] * n)} of {n}" for b in summary["betas"]]
     df = pd.DataFrame(rows, index=[f"β = {b:.1f}" for b in summary["betas"]]).T
     df.index.names = ["row", ""]
     return df
@@ -62,9 +66,9 @@ def gap_table(gaps: Mapping[str, Mapping[str, float]]):
 def fit_table(summary: Mapping[str, Any]):
     """What the learners learned, per row and β: the target's Jacobian symmetricity; the held-out
     relative error of the best linear, conservative (symmetric) linear and positive semi-definite
-    fields (:func:`conservae_lib.chapters.mnist_conservative_part.field_fit.conservative_references`); each learner's held-out relative error, its distance
-    to the target's symmetric part and its relative error at the MNIST test images (far from the
-    uniform points it was trained on); how many seeds fitted and levelled off."""
+    fields (:func:`conservae_lib.chapters.mnist_conservative_part.field_fit.references_at`); each learner's held-out
+    relative error, its distances to the target's conservative part (the part a tied sigmoid auto-encoder can
+    represent, and the whole symmetric part); how many seeds fitted and levelled off."""
     import pandas as pd
 
     n = summary["n_seeds"]
@@ -81,8 +85,8 @@ def fit_table(summary: Mapping[str, Any]):
                 "tied floor (PSD)": ms("references/tied_floor"),
                 "tied learner": ms("learners/tied/rel_error_uniform"),
                 "tied: fits / levelled": f"{round(g('learners/tied/fits')[0] * n)} / {round(g('learners/tied/plateaued')[0] * n)} of {n}",
-                "tied: distance to symmetric part": ms("learners/tied/symmetric_part_distance"),
-                "tied: error at MNIST test images": ms("learners/tied/rel_error_mnist"),
+                "tied: to representable part (alg1)": ms("learners/tied/conservative_part_distance/representable"),
+                "tied: to symmetric part": ms("learners/tied/conservative_part_distance/symmetric"),
             }
             if f"{row}:learners/untied/rel_error_uniform" in summary:
                 rec["untied learner (extra)"] = ms("learners/untied/rel_error_uniform")
@@ -92,6 +96,45 @@ def fit_table(summary: Mapping[str, Any]):
                 rec["untied learner (extra)"] = rec["untied: fits / levelled"] = "—"
             records.append(rec)
     return pd.DataFrame(records).set_index(["CVF", "β"])
+
+
+def where_scored_table(summary: Mapping[str, Any]):
+    """Where Table 2 scores the energy: per row and β, the tied learner's relative error and its floor (the best
+    positive semi-definite linear field) on the cube's held-out points, at the MNIST test images and at their
+    corrupted copies under both readings of x̃, with how many seeds fit there (mean ± sd over seeds)."""
+    n = summary["n_seeds"]
+    places = [("cube", "rel_error_uniform", "references/tied_floor", "fits"),
+              ("digits", "rel_error_mnist", "references_mnist/tied_floor", "fits_mnist")]
+    places += [(_CORRUPTION_LABEL[k], f"rel_error_corrupted/{k}", f"references_corrupted/{k}/tied_floor",
+                f"fits_corrupted/{k}") for k in READINGS]
+    records = []
+    for row in CVF_ROWS:
+        for b in summary["betas"]:
+            g = lambda path: summary[f"{row}:{path}"][b]  # noqa: E731
+            rec = {"CVF": row, "β": f"{b:.1f}"}
+            for name, err, floor, fits in places:
+                rec[f"{name}: error / floor"] = (f"{report.fmt_mean_sd(*g('learners/tied/' + err), 3, decimals=True)} / "
+                                                 f"{report.fmt(g(floor)[0], 3)}")
+                rec[f"{name}: fits"] = f"{round(g('learners/tied/' + fits)[0] * n)} of {n}"
+            records.append(rec)
+    return report.frame(records, index=["CVF", "β"])
+
+
+def quadratic_table(summary: Mapping[str, Any]):
+    """The learned energy against its own quadratic term −½‖x − c‖², cell by cell: per row and β, the fraction
+    E(x) > E(x̃) of each and their difference, under both readings of x̃ (means over seeds)."""
+    records = []
+    for row in CVF_ROWS:
+        for b in summary["betas"]:
+            rec = {"CVF": row, "β": f"{b:.1f}"}
+            for k in READINGS:
+                full = summary[f"{row}:learners/tied/fraction/{k}"][b][0]
+                quad = summary[f"{row}:learners/tied/quadratic_term/{k}"][b][0]
+                label = _CORRUPTION_LABEL[k]
+                rec |= {f"{label}: learned energy": f"{full:.3f}", f"{label}: quadratic term alone": f"{quad:.3f}",
+                        f"{label}: learned − quadratic": f"{full - quad:+.3f}"}
+            records.append(rec)
+    return report.frame(records, index=["CVF", "β"])
 
 
 def final_loss_table(summary: Mapping[str, Any]):
@@ -202,6 +245,48 @@ def prose_numbers(summary: Mapping[str, Any]) -> dict[str, tuple[float, int]]:
         q = over_cells(f"learners/tied/quadratic_term/{k}")
         out[f"quad_min_{k}"], out[f"quad_max_{k}"] = (min(q), 3), (max(q), 3)
     return out
+
+
+def finding_counts(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The counts chapter 07's prose quotes about the book's own findings (glued as ``alg1_<name>``), each
+    "k of n" over rows × β (means over seeds; a case holds when it holds in every seed): ``psd_close``, the
+    cases whose tied floor is within the fit margin of the best conservative field; ``quad_wins_<k>``, the cells
+    whose learned energy scores no better than its own quadratic term under reading ``k``; ``fit_digits``, the
+    cells whose learners fit on the cube in every seed that also fit at the test digits in every seed."""
+    from .field_fit import FIT_MARGIN
+
+    cells = [(row, b) for row in CVF_ROWS for b in summary["betas"]]
+    g = lambda row, path, b: summary[f"{row}:{path}"][b][0]  # noqa: E731
+    close = sum(g(r, "references/tied_floor", b) - g(r, "references/symmetric", b) <= FIT_MARGIN for r, b in cells)
+    out = {"psd_close": f"{close} of {len(cells)}"}
+    for k in READINGS:
+        wins = sum(g(r, f"learners/tied/quadratic_term/{k}", b) >= g(r, f"learners/tied/fraction/{k}", b) for r, b in cells)
+        out[f"quad_wins_{k}"] = f"{wins} of {len(cells)}"
+    cube = [(r, b) for r, b in cells if g(r, "learners/tied/fits", b) == 1.0]
+    digits = sum(g(r, "learners/tied/fits_mnist", b) == 1.0 for r, b in cube)
+    out["fit_digits"] = f"{digits} of {len(cube)}"
+    return out
+
+
+def full_beta_one(full: Mapping[str, Any] | None) -> str:
+    """What the full-MNIST run says about its tied row's β = 1.0 cell against β = 0.8 (salt and pepper): the
+    learned energy's fraction, the target field's own fraction (line integral), the tied learner's relative
+    error on the cube and at the test digits, and the target's variation, which the absolute loss of Figure 5
+    grows with; or why there is nothing to say."""
+    if full is None or "summary" not in full:
+        return "no full-MNIST run to compare (run the chapter with --profile full)"
+    s = _beta_keys(full["summary"])
+    if 0.8 not in s["betas"] or 1.0 not in s["betas"]:
+        return "the full-MNIST run has no β = 0.8 and β = 1.0 columns"
+
+    def at(path: str, digits: int = 3) -> str:
+        return " and ".join(f"{report.fmt(s[f'tied:{path}'][b][0], digits)} (β = {b:.1f})" for b in (0.8, 1.0))
+
+    return (f"on full MNIST, row CVF = Tied AE: learned energy {at('learners/tied/fraction/salt_and_pepper')}, "
+            f"target field itself {at('target_fraction/salt_and_pepper')}; the tied learner's relative error "
+            f"on the cube {at('learners/tied/rel_error_uniform', 2)}, at the test digits "
+            f"{at('learners/tied/rel_error_mnist', 2)}; the target's variation per point "
+            f"{at('target_variation')} and the final training loss {at('learners/tied/final_loss')}")
 
 
 def _beta_keys(obj: Any) -> Any:

@@ -14,6 +14,7 @@ import torch
 
 from .empirical import GRID, RunResult
 from .table1 import curves
+from conservae_lib.presentation import plotting
 
 Tensor = torch.Tensor
 
@@ -42,11 +43,11 @@ def plot_fig2(axes: Sequence[plt.Axes], results: Sequence[RunResult]) -> None:
             ls = "--" if spec.weight_length else "-"
             ax.plot(ep, mean, ls, color=_COLORS[spec.model], label=spec.model + (" + wl" if spec.weight_length else ""))
             ax.fill_between(ep, mean - sd, mean + sd, color=_COLORS[spec.model], alpha=0.15, lw=0)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_ylabel("symmetricity")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(loc="lower right")
 
 
 def plot_filter_grid(ax: plt.Axes, filters: Tensor | np.ndarray, n: int = 36, title: str | None = None,
@@ -66,16 +67,17 @@ def plot_filter_grid(ax: plt.Axes, filters: Tensor | np.ndarray, n: int = 36, ti
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     return ax
 
 
+@plotting.book_figure
 def plot_fig1(run: RunResult, n: int = 36) -> plt.Figure:
     """Figure 1: encoder filters W (left) beside decoder filters Rᵀ (right) of one trained model."""
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
-    plot_filter_grid(axes[0], run.model.W, n, r"encoder filters $W$")
-    plot_filter_grid(axes[1], run.model.R, n, r"decoder filters $R^\top$")
-    fig.suptitle(f"{run.spec.key}, seed {run.seed}", fontsize=10)
+    fig, axes = plotting.column_figure(1, 2, height=4.2)
+    plot_filter_grid(axes[0, 0], run.model.W, n, r"encoder filters $W$")
+    plot_filter_grid(axes[0, 1], run.model.R, n, r"decoder filters $R^\top$")
+    fig.suptitle(f"{run.spec.key}, seed {run.seed}")
     fig.tight_layout()
     return fig
 
@@ -91,9 +93,9 @@ def plot_hidden_distributions(axes: Sequence[plt.Axes], stats: dict[str, dict[st
         if band is not None and "sigmoid" in label:
             for sign in (-1, 1):
                 ax.axvspan(*(sorted((sign * band[0], sign * band[1]))), color="tab:orange", alpha=0.25, lw=0)
-        ax.set_title(label, fontsize=10)
+        ax.set_title(label)
         ax.set_xlabel(r"pre-activation $u = W^\top x + b$")
-    axes[0].set_ylabel("density")
+        ax.set_ylabel("density")
 
 
 def plot_epsilon(axes: Sequence[plt.Axes], rows: Sequence[dict[str, Any]], tolerance: float) -> None:
@@ -117,7 +119,6 @@ def plot_epsilon(axes: Sequence[plt.Axes], rows: Sequence[dict[str, Any]], toler
         ax.set_xscale("log")
         ax.set_xlabel(r"$\varepsilon$ of eq. (10)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
 
 
 def plot_readings(axes: Sequence[plt.Axes], by_reading: Mapping[str, Sequence[RunResult]], keys: Sequence[str]) -> None:
@@ -129,47 +130,79 @@ def plot_readings(axes: Sequence[plt.Axes], by_reading: Mapping[str, Sequence[Ru
             if run is not None and run.records:
                 ep, v = run.series("jac_sym")
                 ax.plot(ep, v, ls, label=name)
-        ax.set_title(key, fontsize=10)
+        ax.set_title(key)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(r"sym$(\partial r/\partial x)$")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(r"sym$(\partial r/\partial x)$")
-    axes[0].legend(fontsize=8)
 
 
+def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 2, rows: int = 1, height: float = 1.0) -> None:
+    """The legend of ``ax``'s lines under the figure's panels, ``ncol`` entries a row (``rows`` rows),
+    leaving room for it in a figure ``height`` inches tall."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, (0.1 + 0.22 * rows) / height, 1, 1))
+
+
+@plotting.book_figure
 def epsilon_figure(rows: Sequence[dict[str, Any]], tolerance: float, labels: Mapping[str, str]) -> plt.Figure:
-    """:func:`plot_epsilon` on a figure of its own (section *Choosing ε*), one row of panels per optimiser."""
+    """:func:`plot_epsilon` on a figure of its own (section *Choosing ε*), one row of panels per optimiser,
+    the cells' legend under them."""
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
-    fig, axes = plt.subplots(len(optimizers), 2, figsize=(10, 3.4 * len(optimizers)), squeeze=False)
+    height = 2.9 * len(optimizers) + 0.6
+    fig, axes = plotting.column_figure(len(optimizers), 2, height=height)
     for o, pair in zip(optimizers, axes):
         plot_epsilon(pair, [r for r in rows if r["optimizer"] == o], tolerance)
         for ax in pair:
-            ax.set_title(labels.get(o, o), fontsize=10)
-    fig.tight_layout()
+            ax.set_title(labels.get(o, o))
+    _legend_below(fig, axes[0, 0], ncol=4, height=height)
     return fig
 
 
+@plotting.book_figure
 def readings_figure(by_reading: Mapping[str, Sequence[RunResult]],
                     keys: Sequence[str] = ("AE.sigmoid", "AE.relu", "CAE.sigmoid", "CAE.relu")) -> plt.Figure:
-    """:func:`plot_readings` on a figure of its own, one panel per configuration of ``keys``."""
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), sharey=True)
-    plot_readings(axes, by_reading, list(keys))
-    fig.tight_layout()
+    """:func:`plot_readings` on a figure of its own, two panels a row, one per configuration of ``keys``;
+    the readings' legend under them."""
+    nrows = -(-len(keys) // 2)
+    height = 2.9 * nrows + 0.6
+    fig, axes = plotting.column_figure(nrows, 2, height=height, sharey=True)
+    plot_readings(axes.ravel(), by_reading, list(keys))
+    for ax in axes[:, 1]:
+        ax.set_ylabel("")  # the rows share their y axis
+    for ax in axes.ravel()[len(keys):]:
+        ax.set_visible(False)
+    _legend_below(fig, axes[0, 0], ncol=len(by_reading), height=height)
     return fig
 
 
-def fig2_figure(results: Sequence[RunResult], title: str | None = None) -> plt.Figure:
-    """Figure 2 a–d (:func:`plot_fig2`) on a 2 × 2 figure, under ``title`` (the reading) when given."""
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
-    plot_fig2(axes.ravel(), results)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+@plotting.book_figure
+def fig2_figure(by_reading: Mapping[str, Sequence[RunResult]]) -> plt.Figure:
+    """Figure 2 a–d (:func:`plot_fig2`), a 2 × 2 block of panels per reading of ``by_reading`` (label →
+    its runs), one block under the other, each under its reading's name; the models' legend under all."""
+    n = len(by_reading)
+    fig = plt.figure(figsize=(plotting.COLUMN_WIDTH, 5.6 * n + 0.4), dpi=plotting.DPI, layout="constrained")
+    first = None
+    for block, (label, runs) in zip(fig.subfigures(n, 1, squeeze=False).ravel(), by_reading.items()):
+        axes = block.subplots(2, 2, sharex=True)
+        plot_fig2(axes.ravel(), runs)
+        axes[0, 0].get_legend().remove()
+        for ax in axes[0]:
+            ax.set_xlabel("")  # the columns share their x axis
+        block.suptitle(label)
+        first = axes[0, 0] if first is None else first
+    handles, labels = first.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False)
     return fig
 
 
+@plotting.book_figure
 def hidden_figure(stats: dict[str, dict[str, Any]], band: tuple[float, float] | None = None) -> plt.Figure:
-    """:func:`plot_hidden_distributions` of four models on a figure of its own."""
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3), sharey=False)
-    plot_hidden_distributions(axes, stats, band)
+    """:func:`plot_hidden_distributions` of four models on a figure of its own, two panels a row."""
+    nrows = -(-len(stats) // 2)
+    fig, axes = plotting.column_figure(nrows, 2, height=2.8 * nrows)
+    plot_hidden_distributions(axes.ravel(), stats, band)
+    for ax in axes.ravel()[len(stats):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig

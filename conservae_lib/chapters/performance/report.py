@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from conservae_lib.presentation import plotting
 from conservae_lib.presentation.report import fmt, fmt_pct, fmt_small, frame
 from .training_speed import step_flops
 
@@ -64,12 +65,17 @@ def chapter_table(timed: Sequence[Row]) -> pd.DataFrame | None:
     ], index="notebook")
 
 
+@plotting.book_figure
 def chapter_figure(timed: Sequence[Row]) -> plt.Figure:
-    """Horizontal bars: each timed chapter's wall time in minutes, in book order from the top."""
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(timed) + 1))
-    ax.barh([r["notebook"] for r in timed][::-1], [r["wall_s"] / 60 for r in timed][::-1], color="tab:blue")
+    """Horizontal bars: each timed chapter's wall time in minutes, in book order from the top (a note
+    in an empty panel when no chapter is timed, so that the page's figure always exists)."""
+    fig, axes = plotting.column_figure(height=0.3 * len(timed) + 1.2)
+    ax = axes[0, 0]
+    if timed:
+        ax.barh([r["notebook"] for r in timed][::-1], [r["wall_s"] / 60 for r in timed][::-1], color="tab:blue")
+    else:
+        ax.text(0.5, 0.5, "no chapter is timed yet", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("wall time (min)")
-    ax.set_title("execution time per chapter")
     fig.tight_layout()
     return fig
 
@@ -290,14 +296,13 @@ def pool_summary(result: dict[str, Any]) -> str:
 
 # ----------------------------------------------------------------------------- what a cell shows
 def show_chapter_timings(timed: Sequence[Row]) -> None:
-    """Print the chapters' wall-time sentence and, when any chapter was timed, display their table and figure."""
+    """Print the chapters' wall-time sentence and, when any chapter was timed, display their table (the
+    page's figure is :func:`chapter_figure`, glued by the chapter)."""
     from IPython.display import display
 
     print(chapter_summary(timed))
     if timed:
         display(chapter_table(timed))
-        chapter_figure(timed)
-        plt.show()
 
 
 def show_device_comparison(record: dict[str, Any] | None, timed: Sequence[Row], claim_rows: Sequence[Row],

@@ -29,7 +29,8 @@ from .sources import CHAPTER_NOTEBOOKS, REPO_ROOT
 
 __all__ = [
     "BETAS", "REGISTRY", "DATASETS", "NOT_RUN", "Row", "SummaryError", "registry_ids", "item", "results_base",
-    "load_summaries", "check_summary", "collect", "collect_other", "tally", "paper_rows", "extra_rows", "problems",
+    "load_summaries", "check_summary", "collect", "collect_other", "tally", "paper_rows", "finding_rows", "extra_rows",
+    "problems",
     "check", "export", "export_object", "validate_export",
 ]
 
@@ -267,7 +268,16 @@ def _origin(summary: Mapping[str, Any], chapter: str, profile: str) -> dict[str,
 
 def paper_rows(rows: Sequence[Row]) -> list[Row]:
     """The rows of the paper's claims (primary readings), in the ledger's order."""
-    return [r for r in rows if r.status not in ("reading", "unknown")]
+    return [r for r in rows if r.status not in ("reading", "unknown") and not _is_finding(r)]
+
+
+def finding_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows of the book's own findings (primary readings), in the ledger's order (:func:`ledger.finding_ids`)."""
+    return [r for r in rows if r.status not in ("reading", "unknown") and _is_finding(r)]
+
+
+def _is_finding(r: Row) -> bool:
+    return r.claim is not None and r.claim.source == "book"
 
 
 def extra_rows(rows: Sequence[Row]) -> list[Row]:
@@ -335,6 +345,7 @@ def export_object(rows: Sequence[Row], profile: str) -> dict[str, Any]:
         "tally": tally(rows),
         "claims": [entry(r) for r in paper_rows(rows)],
         "extras": [entry(r) for r in extra_rows(rows)],
+        "findings": [entry(r) for r in finding_rows(rows)],
     }
 
 
@@ -344,7 +355,7 @@ def validate_export(obj: Any) -> list[str]:
     if not isinstance(obj, dict):
         return ["the scorecard must be a JSON object"]
     for key, kind in (("format", str), ("paper", str), ("profile", str), ("verdicts", list), ("tally", dict),
-                      ("claims", list), ("extras", list)):
+                      ("claims", list), ("extras", list), ("findings", list)):
         if not isinstance(obj.get(key), kind):
             out.append(f"'{key}' must be {kind.__name__}")
     if out:
@@ -355,7 +366,9 @@ def validate_export(obj: Any) -> list[str]:
         out.append("'verdicts' must list the ledger's verdicts")
     if [c.get("id") for c in obj["claims"] if isinstance(c, dict)] != ledger.ids():
         out.append("'claims' must hold one entry per registered claim, in the ledger's order")
-    for c in obj["claims"] + obj["extras"]:
+    if [c.get("id") for c in obj["findings"] if isinstance(c, dict)] != ledger.finding_ids():
+        out.append("'findings' must hold one entry per finding of the book, in the ledger's order")
+    for c in obj["claims"] + obj["extras"] + obj["findings"]:
         if not isinstance(c, dict):
             out.append("every claim entry must be an object")
             continue

@@ -21,12 +21,13 @@ from conservae_lib.presentation import report
 from conservae_lib.presentation.glue import glue
 from conservae_lib.presentation.verdicts import format_ours, format_paper, in_unit, md_escape
 from conservae_lib.claims.ledger_rules import Count, Trend, is_finite_number
-from .rows import DATASETS, Row, check, collect, export, paper_rows, tally
+from .rows import DATASETS, Row, check, collect, export, finding_rows, paper_rows, tally
 from .sources import CHAPTER_NOTEBOOKS, REPO_ROOT, chapter_titles, linkable_labels
 
 __all__ = [
-    "collect", "Page", "prepare_page", "glue_values", "chapter_finding", "show_findings", "show_tally", "show_claims", "show_extras", "show_provenance",
-    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_tally", "tally_frame",
+    "collect", "Page", "prepare_page", "glue_values", "chapter_finding", "show_findings", "show_tally", "show_claims", "show_extras", "show_book_findings",
+    "show_provenance",
+    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_book_findings", "render_tally", "tally_frame",
 ]
 
 
@@ -146,6 +147,17 @@ def show_extras(page: Page) -> None:
         display(Markdown(extras))
     else:
         print("No chapter records other readings or controls under this profile.")
+
+
+def show_book_findings(page: Page) -> None:
+    """Display the table of the book's own findings (:func:`render_book_findings`), or say there are none."""
+    from IPython.display import Markdown, display
+
+    table = render_book_findings(page.rows, links=page.links, titles=page.titles)
+    if table:
+        display(Markdown(table))
+    else:
+        print("No chapter records a finding of the book under this profile.")
 
 
 def show_provenance(page: Page) -> pd.DataFrame | None:
@@ -292,6 +304,23 @@ def render_extras(rows: Sequence[Row], links: Mapping[str, set[str]] | None = No
                                     else report.fmt(float(rec["control"]), 4)),
                           f"claim: **{md_escape(rec.get('verdict'))}**",
                           _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
+    if not lines:
+        return ""
+    out = [":::{div} scorecard-extras full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    return "\n".join(out + ["", ":::"]) + "\n"
+
+
+def render_book_findings(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
+                         titles: Mapping[str, str] | None = None) -> str:
+    """The book's own findings (:func:`conservae_lib.chapters.scorecard.rows.finding_rows`): the statement, ours,
+    the verdict of its rule and the evidence, as one table (class ``scorecard-extras``); empty when there are none."""
+    links = linkable_labels() if links is None else links
+    titles = chapter_titles() if titles is None else titles
+    head = ["finding", "statement (this book's, not the paper's)", "ours", "verdict", "data and provenance", "evidence"]
+    lines = [[f"`{r.id}`", md_escape(r.claim.statement), md_escape(format_ours(r)), _verdict_cell(r.record, r.note),
+              _hover(*_prov_text(r, r.record, r.profile, r.origin)), _evidence(r, r.record, links, titles)]
+             for r in finding_rows(rows)]
     if not lines:
         return ""
     out = [":::{div} scorecard-extras full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from conservae_lib.core.decoder_space import generic_solution_dimension
-from conservae_lib.presentation.plotting import panels
+from conservae_lib.presentation import plotting
 from conservae_lib.presentation.report import fmt, fmt_small, frame
 
 __all__ = ["family_table", "dimension_table", "perturbation_table", "recovery_table", "generic_dimensions_text",
@@ -82,8 +82,10 @@ def generic_dimensions_text(D: int, H: int) -> str:
                      for d, h in shapes)
 
 
-def plot_perturbation(ax: plt.Axes, rows_by_model: Mapping[str, Rows], key: str = "asym_mean", slope: int = 2) -> plt.Axes:
-    """Log–log plot of ``key`` against δ for each model, with a reference line of the given slope."""
+def plot_perturbation(ax: plt.Axes, rows_by_model: Mapping[str, Rows], key: str = "asym_mean", slope: int = 2,
+                      legend: bool = True) -> plt.Axes:
+    """Log–log plot of ``key`` against δ for each model, with a reference line of the given slope
+    (labelled in the panel); the models' legend too when ``legend``."""
     for name, rows in rows_by_model.items():
         dl = np.array([r["delta"] for r in rows])
         vals = np.array([r[key] for r in rows], dtype=float)
@@ -91,35 +93,45 @@ def plot_perturbation(ax: plt.Axes, rows_by_model: Mapping[str, Rows], key: str 
     first = next(iter(rows_by_model.values()))
     dl = np.array([r["delta"] for r in first])
     ref = np.median([r[key] for r in first]) * (dl / np.median(dl)) ** slope
-    ax.loglog(dl, ref, "k:", lw=1, label=f"slope {slope}")
+    (line,) = ax.loglog(dl, ref, "k:", lw=1, label=f"slope {slope}")
     ax.set_xlabel("relative size δ of the perturbation of R")
-    ax.legend(fontsize=7)
+    if legend:
+        ax.legend()
+    else:
+        ax.legend(handles=[line], loc="upper left")
     return ax
 
 
+@plotting.book_figure
 def perturbation_figure(sweeps: Mapping[str, Rows]) -> plt.Figure:
     """Two panels against δ: mean 1 − sym(∂r/∂x) with a slope-2 line, mean relative circulation
-    with a slope-1 line (:func:`plot_perturbation`)."""
-    fig, axes = panels(2, width=5.0, height=3.8)
-    plot_perturbation(axes[0], sweeps, "asym_mean", slope=2)
+    with a slope-1 line (:func:`plot_perturbation`); the families' legend below both."""
+    fig, axes = plotting.panels(2, height=4.4)
+    plot_perturbation(axes[0], sweeps, "asym_mean", slope=2, legend=False)
     axes[0].set_ylabel("mean 1 − sym(∂r/∂x)")
-    plot_perturbation(axes[1], sweeps, "circulation_mean", slope=1)
+    plot_perturbation(axes[1], sweeps, "circulation_mean", slope=1, legend=False)
     axes[1].set_ylabel("mean relative circulation")
-    fig.tight_layout()
+    for ax in axes:
+        ax.set_xlabel("relative size δ of the\nperturbation of R")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles[:-1], labels[:-1], loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.015 + 0.04 * -(-(len(labels) - 1) // 2), 1, 1))  # room for the legend's rows
     return fig
 
 
+@plotting.book_figure
 def distance_figure(rows: Rows, ref_at: int = 3) -> plt.Figure:
     """Mean 1 − sym(∂r/∂x) of the frozen-point family against the distance from x₀
     (:func:`~conservae_lib.chapters.sufficient_condition.survey.frozen_point_profile`), with a slope-2 line through
     the point ``ref_at``."""
     distances = np.array([r["distance"] for r in rows])
     asym = [r["asym_mean"] for r in rows]
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    fig, axes = plotting.column_figure(height=3.6)
+    ax = axes[0, 0]
     ax.loglog(distances, asym, "o-", ms=3, label="D_h' frozen at x₀ (sigmoid)")
     ax.loglog(distances, asym[ref_at] * (distances / distances[ref_at]) ** 2, "k:", lw=1, label="slope 2")
     ax.set_xlabel("distance from x₀")
     ax.set_ylabel("mean 1 − sym(∂r/∂x)")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
