@@ -9,7 +9,7 @@ from conservae_lib.core.models import AutoEncoder
 #: Every field of a :class:`~conservae_lib.chapters.mnist_symmetricity.empirical.Settings`, given explicitly
 #: (Settings has no defaults: the chapter's declaration gives them, through ``table1_jobs.settings_from``).
 SETTINGS = dict(H=500, epochs=100, batch_size=200, lr=1e-3, optimizer="adam", cae_weight=0.1, alpha=1.0, n_eval=1000,
-                metrics_every=2, checkpoint_every=10, device="cpu", contraction="eq10")
+                metrics_every=2, checkpoint_every=10, device="cpu", contraction="eq10", weight_decay=0.0)
 
 
 def settings(**changes) -> E.Settings:

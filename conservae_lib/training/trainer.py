@@ -174,6 +174,7 @@ def fit(
     encoder_contraction_weight: float = 0.0,
     noise: float = 0.0,
     weight_length: float | None = None,
+    weight_decay: float = 0.0,
     metrics: Callable[[nn.Module], dict[str, Any]] | None = None,
     metrics_every: int = 1,
     seed: int = 0,
@@ -200,6 +201,9 @@ def fit(
         Standard deviation of Gaussian input corruption (denoising auto-encoder).
     weight_length:
         α of the weight-length constraint; ``None`` for none.
+    weight_decay:
+        λ of an L2 penalty λ Σ‖M‖²_F over the weight matrices (W and R; biases are not penalised), added
+        to the loss; 0 (the default) for none.
     metrics:
         ``metrics(model) -> dict`` evaluated (under ``no_grad``) before training (epoch 0) and
         after every ``metrics_every`` epochs and the last one; its time is not counted.
@@ -222,6 +226,8 @@ def fit(
         raise ValueError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}.")
     n = len(inputs)
     check_fit_args(epochs, batch_size, lr, optimizer, n, contraction, encoder_contraction_weight, noise, weight_length)
+    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a number ≥ 0; got {weight_decay!r}.")
     dev = select_device(device)
     model.to(dev)
     inputs = inputs.to(dev)
@@ -238,7 +244,8 @@ def fit(
         fingerprint = _fingerprint(model, inputs, targets, dict(
             epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, contraction=contraction,
             encoder_contraction_weight=encoder_contraction_weight, noise=noise, weight_length=weight_length,
-            metrics_every=metrics_every, seed=int(seed), implementation=optimizer_implementation(opt)))
+            metrics_every=metrics_every, seed=int(seed), implementation=optimizer_implementation(opt),
+            **({"weight_decay": weight_decay} if weight_decay else {})))  # absent when 0: older checkpoints stay valid
     if ckpt is not None and ckpt.exists():
         state = _load_checkpoint(ckpt)
         changed = sorted(k for k in set(fingerprint) | set(state["fingerprint"])
@@ -279,6 +286,8 @@ def fit(
                 loss = loss + encoder_contraction_weight * encoder_contraction(model, x_in)  # raises for other models
         if contraction > 0:
             loss = loss + contraction * reconstruction_contraction(model, x_in)
+        if weight_decay > 0:
+            loss = loss + weight_decay * sum(p.pow(2).sum() for p in params if p.ndim == 2)
         return loss
 
     if not history.records:

@@ -50,3 +50,23 @@ def test_no_chapter_imports_myst_nb():
 
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     assert not [p.name for p in notebooks.glob("*.md") if "myst_nb" in p.read_text()]
+
+
+def test_glue_figure_displays_the_figure_once_and_closes_it():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from conservae_lib.presentation.glue import glue_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    outputs = _outputs(glue_figure, "fig-x", fig)
+    assert len(outputs) == 1
+    data, meta = outputs[0]
+    assert meta["scrapbook"] == {"name": "fig-x", "mime_prefix": ""}  # displayed: the notebook shows it
+    assert "text/plain" in data and not any(k.startswith(GLUE_PREFIX) for k in data)
+    assert not plt.fignum_exists(fig.number)  # closed: the inline backend does not show it again
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        glue_figure("fig-y", "not a figure")

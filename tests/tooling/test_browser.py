@@ -2,10 +2,12 @@
 
 One session builds the book once (``jupyter-book build book -W -n --keep-going`` on a copy, see
 the session fixture ``site`` of ``conftest.py``), serves ``_build/html`` over HTTP on localhost, and
-visits every page of the table of contents with every request leaving localhost blocked. The
-tests below then check what a reader would see: no console errors, no failed or external
-requests, rendered math, loaded images, working internal links and Colab buttons that open the
-page's own notebook. Screenshots of the landing page and of one chapter go to ``artifacts/``.
+visits every page of the table of contents with every request leaving localhost blocked, on a
+desktop (1366 px wide) and on a phone (390 px). The tests below then check what a reader would see:
+no console errors, no failed or external requests, rendered math, loaded images, working internal
+links, Colab buttons that open the page's own notebook, numbered and captioned figures, and no
+page that scrolls sideways on the phone. Screenshots of the landing page and of one chapter go to
+``artifacts/``, and one of every page at both widths to ``artifacts/screens/`` (git-ignored).
 """
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
+SCREENS = ARTIFACTS / "screens"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+#: Chapters whose figures are being converted elsewhere: their figures are not checked yet (the same
+#: list as tests/tooling/test_figures.py, which checks the chapter sources).
+FIGURES_NOT_YET = ("notebooks/07_mnist_conservative_part", "notebooks/90_scorecard")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,6 +57,10 @@ class Visit:
     colab: list[str] = field(default_factory=list)
     colab_visible: str | None = None  # href of the Colab entry shown after clicking the launch button
     scorecard_ids: list[str] = field(default_factory=list)  # first-column ids of the scorecard table
+    n_figures: int = 0
+    figures_unnumbered: list[str] = field(default_factory=list)  # ids of figures without "Fig. N" and a caption
+    figures_shrunk: list[str] = field(default_factory=list)  # figure images shown at under 90 % of their size
+    sideways: str | None = None  # on the phone: how far the page scrolls sideways, and what sticks out
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -96,12 +108,65 @@ _PAGE_FACTS = """() => {
   };
 }"""
 
+#: Every figure of the page: its id, whether its caption has a number ("Fig. N") and text after it,
+#: and its image's shown and natural widths.
+_FIGURE_FACTS = r"""() => Array.from(document.querySelectorAll('article figure')).map(f => {
+  const cap = f.querySelector('figcaption');
+  const num = cap ? cap.querySelector('.caption-number') : null;
+  const img = f.querySelector('img');
+  return {
+    id: f.id || (cap ? cap.textContent.trim().slice(0, 40) : '?'),
+    numbered: !!(num && /^Fig\.\s*\d+/.test(num.textContent.trim())),
+    captioned: !!(cap && cap.textContent.replace(num ? num.textContent : '', '').trim().length > 0),
+    shown: img ? img.getBoundingClientRect().width : null,
+    natural: img ? img.naturalWidth : null,
+  };
+})"""
+
+#: How far the page scrolls sideways, and the widest elements that stick out of the window.
+_SIDEWAYS = """() => {
+  const doc = document.documentElement, inner = window.innerWidth;
+  const out = Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > inner + 1 && e.getClientRects().length)
+    .filter(e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                     const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return false; }
+                   return true; })
+    .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : ''} (right ${Math.round(e.getBoundingClientRect().right)})`);
+  return {scroll: doc.scrollWidth, inner: inner, out: out.slice(0, 5)};
+}"""
+
+
+def _screen_name(docname: str, width: int) -> str:
+    return f"{docname.replace('/', '-')}-{width}.png"
+
+
+def _wait_until_ready(page) -> None:
+    """MathJax typesets after load: wait for it where the page has math; then for every image."""
+    if page.evaluate("() => document.querySelector('.math') !== null"):
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=PAGE_TIMEOUT_MS)
+        page.evaluate("() => MathJax.startup.promise")
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=PAGE_TIMEOUT_MS)
+
+
+def _blocking_route(context, server: str) -> None:
+    """Every request that leaves the local server is refused (the desktop visit also records them)."""
+    def route(r):
+        if r.request.url.startswith(server) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            r.abort()
+
+    context.route("**/*", route)
+
 
 @pytest.fixture(scope="session")
 def visits(site, server, browser) -> dict[str, Visit]:
-    """Every page of the table of contents, visited once; what the browser saw on each."""
+    """Every page of the table of contents, visited on a desktop and then on a phone; what the browser
+    saw on each."""
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=DESKTOP)
     current: list[Visit] = []
 
     def route(r):
@@ -124,14 +189,14 @@ def visits(site, server, browser) -> dict[str, Visit]:
                 if r.url not in v.external else None)
         page.on("response", lambda r, v=visit: v.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
         page.goto(visit.url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
-        # MathJax typesets after load; wait for it where the page has math.
-        if page.evaluate("() => document.querySelector('.math') !== null"):
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                   timeout=PAGE_TIMEOUT_MS)
-            page.evaluate("() => MathJax.startup.promise")
-        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
-                               timeout=PAGE_TIMEOUT_MS)
+        _wait_until_ready(page)
         facts = page.evaluate(_PAGE_FACTS)
+        figures = page.evaluate(_FIGURE_FACTS)
+        visit.n_figures = len(figures)
+        visit.figures_unnumbered = [f["id"] for f in figures if not (f["numbered"] and f["captioned"])]
+        visit.figures_shrunk = [f"{f['id']} ({f['shown']:.0f} of {f['natural']} px)" for f in figures
+                                if f["natural"] and f["shown"] < 0.9 * f["natural"]]
+        page.screenshot(path=str(SCREENS / _screen_name(docname, DESKTOP["width"])), full_page=True)
         visit.math_elements, visit.math_rendered = facts["math_elements"], facts["math_rendered"]
         visit.math_errors = facts["math_errors"]
         visit.n_images = len(facts["images"])
@@ -156,7 +221,24 @@ def visits(site, server, browser) -> dict[str, Visit]:
         page.close()
         out[docname] = visit
     context.close()
+    _visit_on_a_phone(browser, server, out)
     return out
+
+
+def _visit_on_a_phone(browser, server: str, visits: dict[str, Visit]) -> None:
+    """Every page again, 390 px wide: how far it scrolls sideways; a full-page screenshot."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    _blocking_route(context, server)
+    for docname, visit in visits.items():
+        page = context.new_page()
+        page.goto(visit.url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        _wait_until_ready(page)
+        wide = page.evaluate(_SIDEWAYS)
+        if wide["scroll"] > wide["inner"] + 1:
+            visit.sideways = f"scrollWidth {wide['scroll']} > {wide['inner']}: {', '.join(wide['out']) or '?'}"
+        page.screenshot(path=str(SCREENS / _screen_name(docname, PHONE["width"])), full_page=True)
+        page.close()
+    context.close()
 
 
 def _report(visits, attr):
@@ -237,6 +319,31 @@ def test_screenshots_saved(visits):
     shots = [ARTIFACTS / "landing.png", *ARTIFACTS.glob("chapter-*.png")]
     assert (ARTIFACTS / "landing.png").stat().st_size > 10_000
     assert len(shots) >= 2
+
+
+def test_every_figure_is_numbered_and_captioned(visits):
+    """Every <figure> of a chapter has a caption that starts "Fig. N" and says something (issue 26)."""
+    checked = {d: v for d, v in visits.items() if d not in FIGURES_NOT_YET}
+    assert sum(v.n_figures for v in checked.values()) > 0, "no figure at all: the check would be vacuous"
+    assert not {d: v.figures_unnumbered for d, v in checked.items() if v.figures_unnumbered}
+
+
+def test_figures_are_shown_at_their_own_size_on_a_desktop(visits):
+    """A figure is drawn for the content column (about 760 px); shown much smaller, its text would be
+    too small to read."""
+    checked = {d: v for d, v in visits.items() if d not in FIGURES_NOT_YET}
+    assert not {d: v.figures_shrunk for d, v in checked.items() if v.figures_shrunk}
+
+
+def test_no_page_scrolls_sideways_on_a_phone(visits):
+    """At 390 px no page is wider than the window: wide tables and code scroll inside themselves."""
+    assert not _report(visits, "sideways")
+
+
+def test_every_page_has_its_screenshots(visits):
+    for docname in visits:
+        for width in (DESKTOP["width"], PHONE["width"]):
+            assert (SCREENS / _screen_name(docname, width)).stat().st_size > 5_000, (docname, width)
 
 
 def test_scorecard_page_shows_every_item_of_the_paper(visits):

@@ -158,3 +158,44 @@ def test_a_real_run_with_an_absurd_learning_rate_is_caught_by_the_trainer_and_th
     assert h.degenerate is not None
     reason = collapse_reason(m, x)
     assert reason is not None and "dead or saturated" in reason
+
+
+# ----------------------------------------------------------------------------- weight decay (issue 24 §2)
+def test_weight_decay_is_an_l2_penalty_on_the_weight_matrices_only():
+    x = _data()
+    m = AutoEncoder(10, 6, "sigmoid", seed=0)
+    with torch.no_grad():
+        l2 = float(m.W.pow(2).sum() + m.R.pow(2).sum())
+        plain = float(((m(x) - x) ** 2).sum(dim=1).mean())
+    h = trainer.fit(m, x, epochs=0, batch_size=None, weight_decay=0.5, progress=False)
+    assert h.records[0]["loss"] == pytest.approx(plain + 0.5 * l2, rel=1e-5)
+
+
+def test_weight_decay_shrinks_the_weights_and_zero_leaves_training_unchanged():
+    x = _data()
+    norms, params = {}, {}
+    for wd in (0.0, 0.0, 0.05):
+        m = AutoEncoder(10, 6, "sigmoid", seed=0)
+        trainer.fit(m, x, epochs=20, batch_size=32, lr=1e-2, weight_decay=wd, progress=False)
+        norms[wd] = float(m.W.detach().pow(2).sum() + m.R.detach().pow(2).sum())
+        params.setdefault(wd, []).append(torch.cat([p.detach().flatten() for p in m.parameters()]))
+    assert norms[0.05] < 0.8 * norms[0.0]
+    assert torch.equal(params[0.0][0], params[0.0][1])
+
+
+def test_a_checkpoint_without_weight_decay_keeps_the_fingerprint_it_had_before(tmp_path):
+    """weight_decay = 0 adds nothing to the checkpoint's fingerprint, so runs checkpointed before the option
+    existed still resume; a non-zero one is recorded."""
+    x = _data()
+    for wd in (0.0, 0.1):
+        ckpt = tmp_path / f"run{wd}.pt"
+        trainer.fit(AutoEncoder(10, 6, "sigmoid", seed=0), x, epochs=1, batch_size=32, weight_decay=wd,
+                    checkpoint=ckpt, progress=False)
+        state = torch.load(ckpt, weights_only=False)
+        assert ("weight_decay" in state["fingerprint"]) == (wd > 0)
+
+
+@pytest.mark.parametrize("wd", [-1.0, float("nan"), "0.1"])
+def test_a_bad_weight_decay_is_refused_in_one_sentence(wd):
+    with pytest.raises(ValueError, match="weight_decay must be a number ≥ 0"):
+        trainer.fit(AutoEncoder(10, 6, "sigmoid", seed=0), _data(), epochs=1, weight_decay=wd, progress=False)

@@ -89,7 +89,8 @@ def plot_reference(reference: Reference) -> plt.Figure:
     plot_grid_field(axes[1], grid["x"], grid["y"], *reference.best_fit, title="best gradient fit ∇φ")
     plot_grid_field(axes[2], grid["x"], grid["y"], *reference.harmonic, title="∇φ − (−x, −y): harmonic gradient",
                     background="norm")
-    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
+    _left_labels_only(axes)
+    fig.tight_layout(w_pad=1.5)
     return fig
 
 def format_run_row(kind: str, seed: int, e: dict[str, Any]) -> dict[str, str]:
@@ -175,7 +176,8 @@ def plot_figure4(reference: Reference, runs: dict[str, list[Extraction]], seed: 
         model = runs[kind][0].model
         plot_grid_field(ax, grid["x"], grid["y"], *model_on_grid(model, grid), title=f"{kind} AE, seed {seed}",
                         background=model_curl_on_grid(model, grid))
-    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
+    _left_labels_only(axes)
+    fig.tight_layout(w_pad=1.5)
     return fig
 
 
@@ -196,8 +198,17 @@ def plot_ablations(reference: Reference, ablations: dict[str, Ablation]) -> plt.
     for ax, job in zip(axes, ablations.values()):
         plot_grid_field(ax, grid["x"], grid["y"], *model_on_grid(job.model, grid), title=_short(job.label),
                         background=model_curl_on_grid(job.model, grid))
-    fig.tight_layout(w_pad=2.5)  # room for a colour bar's labels beside the next panel
+    _left_labels_only(axes)
+    fig.tight_layout(w_pad=1.5)
     return fig
+
+
+def _left_labels_only(axes: Sequence[plt.Axes], ncols: int = 2) -> None:
+    """Panels of one box side by side: y tick labels on the first of each row only, so that a colour
+    bar's labels never run into the next panel's."""
+    for i, ax in enumerate(axes):
+        if i % ncols:
+            ax.tick_params(labelleft=False)
 
 
 def _short(label: str, width: int = 40) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from conservae_lib.presentation import report
+from conservae_lib.presentation.plotting import book_figure, column_figure
 from .alg1_claims import paper_fraction, reading_gaps
 from .corruption import CORRUPTIONS, READINGS
 from .table2 import CVF_ROWS, seed_values
@@ -184,19 +185,22 @@ def learning_curves(runs: Sequence[Mapping[str, Any]], row: str, learner: str,
     return out
 
 
+@book_figure
 def plot_learning_curves(runs: Sequence[Mapping[str, Any]]):
     """Figure 5: learning curves of the learners for every β — the training loss ‖r(x) − r_β(x)‖²
-    (left, the paper's quantity) and the held-out relative error (right, comparable across β) —
+    (top, the paper's quantity) and the held-out relative error (bottom, comparable across β) —
     tied learners dashed (row CVF = Tied AE) and dotted (row CVF = Untied AE), the untied learner
-    (extra, row CVF = Tied AE) solid. Means over seeds with ±1 sd bands."""
+    (extra, row CVF = Tied AE) solid. Means over seeds with ±1 sd bands; at the column's width, the legend
+    beside the panels."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, axes = column_figure(2, 1, height=6.4, sharex=True, constrained_layout=True)
+    axes = axes[:, 0]
     betas = [r["beta"] for r in runs[0]["cvf"]["tied"]["rows"]]
     colors = dict(zip(betas, plt.cm.viridis(np.linspace(0, 0.9, len(betas)))))
     styles = [("tied", "tied", "--"), ("untied", "tied", ":"), ("tied", "untied", "-")]
-    for ax, key, ylabel in ((axes[0], "loss_curve", "training loss ‖r(x) − r_β(x)‖²"),
-                            (axes[1], "rel_error_curve", "held-out relative error")):
+    for ax, key, ylabel in ((axes[0], "loss_curve", "training loss\n‖r(x) − r_β(x)‖²"),
+                            (axes[1], "rel_error_curve", "held-out\nrelative error")):
         for row, learner, style in styles:
             for beta, (m, s) in learning_curves(runs, row, learner, key).items():
                 ep = np.arange(1, len(m)) if key == "loss_curve" else np.arange(len(m))
@@ -205,11 +209,14 @@ def plot_learning_curves(runs: Sequence[Mapping[str, Any]]):
                         label=f"β = {beta:.1f}" if (row, learner) == ("tied", "tied") else None)
                 ax.fill_between(ep, m - s, m + s, color=colors[beta], alpha=0.12, lw=0)
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-    axes[0].legend(title="tied learner: CVF tied (dashed), CVF untied (dotted);\nuntied learner (solid)",
-                   fontsize=8, title_fontsize=8)
-    fig.tight_layout()
+    axes[1].set_xlabel("epoch")
+    axes[0].legend(title="colour: β", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    from matplotlib.lines import Line2D
+
+    axes[1].legend([Line2D([], [], color="k", ls=ls) for _, _, ls in styles],
+                   ["tied learner,\nCVF tied", "tied learner,\nCVF untied", "untied learner\n(extra)"],
+                   loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 

@@ -112,7 +112,8 @@ class Settings:
     ``contraction="eq10"``, λ of Rifai's λ‖∂h/∂x‖²_F when ``"rifai"``; ``alpha`` the squared
     filter length of the weight-length constraint (used only by ``+wl`` runs), ``n_eval`` the
     number of held-out images at which sym(∂r/∂x) is averaged; ``optimizer`` one of
-    ``training.OPTIMIZERS`` (``sgd`` has momentum 0.9, ``sgd_plain`` none).
+    ``training.OPTIMIZERS`` (``sgd`` has momentum 0.9, ``sgd_plain`` none); ``weight_decay`` λ of an L2
+    penalty λ(‖W‖²_F + ‖R‖²_F) (0 in every run but the study of what it takes to reach Table 1).
     """
 
     H: int
@@ -127,6 +128,7 @@ class Settings:
     checkpoint_every: int
     device: str
     contraction: str
+    weight_decay: float
 
     def __post_init__(self) -> None:
         if self.contraction not in CONTRACTIONS:
@@ -141,6 +143,8 @@ class Settings:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"parameter {name!r} got {v!r}, but it must be a positive number.")
+        if not (isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"parameter 'weight_decay' got {self.weight_decay!r}, but it must be a number ≥ 0.")
 
 
 @dataclass
@@ -160,6 +164,7 @@ class RunResult:
         """A file name for this run: configuration, optimiser, learning rate, penalty, seed, epochs."""
         st = self.settings
         pen = f"_{st.contraction}{st.cae_weight:g}" if self.spec.model == "CAE" else ""
+        pen += f"_wd{st.weight_decay:g}" if st.weight_decay else ""
         return f"{self.spec.key}_{st.optimizer}{st.lr:g}{pen}_seed{self.seed}_ep{st.epochs}"
 
     @property
@@ -234,6 +239,7 @@ def train_run(
     ckpt = None
     if checkpoint_dir is not None:
         unused = {"device"} | ({"cae_weight", "contraction"} if spec.model == "AE" else set())  # an AE has no penalty
+        unused |= set() if settings.weight_decay else {"weight_decay"}  # none: the name it had before the study
         tag = _digest({"spec": asdict(spec), "settings": {k: v for k, v in asdict(settings).items() if k not in unused},
                        "seed": seed, "data": data.description, "source": data.source})
         ckpt = Path(checkpoint_dir) / f"{spec.key}_seed{seed}_{tag}.pt"
@@ -245,7 +251,7 @@ def train_run(
             optimizer=settings.optimizer,
             contraction=settings.cae_weight if cae and settings.contraction == "eq10" else 0.0,
             encoder_contraction_weight=settings.cae_weight if cae and settings.contraction == "rifai" else 0.0,
-            weight_length=settings.alpha if spec.weight_length else None,
+            weight_length=settings.alpha if spec.weight_length else None, weight_decay=settings.weight_decay,
             metrics=lambda m: _run_metrics(m, x_eval, trivial), metrics_every=settings.metrics_every,
             seed=seed, device=settings.device, progress=progress, desc=f"{spec.key} seed {seed}",
             checkpoint=ckpt, checkpoint_every=settings.checkpoint_every,

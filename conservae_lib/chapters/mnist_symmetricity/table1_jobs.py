@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from conservae_lib.data.mnist import MNIST
+from conservae_lib.foundations.limits import DATA_SIZES
 from conservae_lib.foundations.parameters import Config
 from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
+from .ingredients import weight_decay_jobs
 from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readings, reading_summary
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
@@ -46,6 +48,10 @@ def settings_from(cfg: Config) -> Settings:
     if unknown:
         raise ValueError(f"parameter 'data_check_cells' names {unknown[0]!r}, which is not a Table 1 cell; the cells "
                          f"are {', '.join(s.key for s in GRID)}.")
+    sizes = DATA_SIZES.get(cfg.data_check_source)
+    if sizes is not None and cfg.data_check_n_train > sizes[0]:
+        raise ValueError(f"parameter 'data_check_n_train' got {cfg.data_check_n_train!r}, but it must be at most "
+                         f"{sizes[0]}, the number of training images of data_check_source {cfg.data_check_source!r}.")
     for name, value in (("eps_epochs", cfg.eps_epochs), ("sens_epochs", cfg.sens_epochs)):
         if value > cfg.epochs:
             raise ValueError(f"parameter {name!r} got {value!r}, but it must be at most epochs ({cfg.epochs}), "
@@ -56,7 +62,7 @@ def settings_from(cfg: Config) -> Settings:
     return Settings(H=cfg.H, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=float(cfg.lrs[0]),
                     optimizer=cfg.optimizers[0], cae_weight=UNCHOSEN_CAE_WEIGHT, alpha=float(cfg.alpha),
                     n_eval=cfg.n_eval, metrics_every=cfg.metrics_every, checkpoint_every=cfg.checkpoint_every,
-                    device=cfg.device, contraction="eq10")
+                    device=cfg.device, contraction="eq10", weight_decay=0.0)  # the paper states none
 
 
 def cell_settings(settings: Settings, spec: RunSpec, eps: Mapping[str, float] | None = None) -> Settings:
@@ -138,8 +144,9 @@ class Table1Runs:
     ``lead``: the co-primary that trains the single-reading extras
     (:func:`~conservae_lib.chapters.mnist_symmetricity.readings.lead_reading`); ``runs``: per co-primary, every seed of the eight
     cells in Table 1's order; ``rifai``: the CAE cells under Rifai's penalty (lead, first seed); ``check_data``,
-    ``check_runs``: the data-set check (lead, first seed; None and [] when there is none); ``every``: every run on
-    the chapter's own data, each once."""
+    ``check_runs``: the data-set check (lead, first seed; None and [] when there is none); ``decay_runs``: the
+    weight-decay study (:mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`; lead, first seed); ``every``:
+    every run on the chapter's own data, each once."""
 
     eps: dict[str, dict[str, float]]
     eps_rows: list[dict[str, Any]]
@@ -152,6 +159,7 @@ class Table1Runs:
     rifai: list[RunResult]
     check_data: MNIST | None
     check_runs: list[RunResult]
+    decay_runs: list[RunResult]
     every: list[RunResult] = field(repr=False)
 
     @property
@@ -171,7 +179,9 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
        reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
     3. the other seeds of every co-primary, and under the lead the second CAE reading (Rifai's penalty) and the
        sensitivity runs;
-    4. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
+    4. the weight-decay study (lead, first seed, every cell × ``wd_grid``;
+       :mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`);
+    5. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
     """
     settings = settings_from(cfg)
     by_opt = optimizer_settings(settings, cfg)
@@ -198,11 +208,14 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
     rifai = rifai_jobs(by_opt[lead], cfg.rifai_weight, cfg.seed)
     trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
     every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
+    specs = {s.key: s for s in GRID}
+    decay_runs = train(weight_decay_jobs({k: cell_settings(by_opt[lead], s, eps[lead]) for k, s in specs.items()},
+                                         cfg.wd_grid, cfg.seed))
     check_data = load_check_data(cfg, data)
     check_runs = train(data_check_jobs(cfg, by_opt[lead], eps[lead]), check_data) if check_data is not None else []
     return Table1Runs(eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead,
                       {o: every_seed[o] for o in coprimary}, trained[len(more): len(more) + len(rifai)], check_data,
-                      check_runs, ae_runs + eps_runs + cae_runs + trained)
+                      check_runs, decay_runs, ae_runs + eps_runs + cae_runs + trained + decay_runs)
 
 
 def load_check_data(cfg: Config, data: MNIST) -> MNIST | None:

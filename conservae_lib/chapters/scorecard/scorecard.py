@@ -138,26 +138,26 @@ def show_claims(page: Page) -> None:
     display(Markdown(render_markdown(paper_rows(page.rows), links=page.links, titles=page.titles)))
 
 
-def show_extras(page: Page) -> None:
-    """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
+def _show_table(markdown: str, none: str) -> None:
+    """Display a MyST table, or print ``none`` when it is empty."""
     from IPython.display import Markdown, display
 
-    extras = render_extras(page.rows, links=page.links, titles=page.titles)
-    if extras:
-        display(Markdown(extras))
+    if markdown:
+        display(Markdown(markdown))
     else:
-        print("No chapter records other readings or controls under this profile.")
+        print(none)
+
+
+def show_extras(page: Page) -> None:
+    """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
+    _show_table(render_extras(page.rows, links=page.links, titles=page.titles),
+                "No chapter records other readings or controls under this profile.")
 
 
 def show_book_findings(page: Page) -> None:
     """Display the table of the book's own findings (:func:`render_book_findings`), or say there are none."""
-    from IPython.display import Markdown, display
-
-    table = render_book_findings(page.rows, links=page.links, titles=page.titles)
-    if table:
-        display(Markdown(table))
-    else:
-        print("No chapter records a finding of the book under this profile.")
+    _show_table(render_book_findings(page.rows, links=page.links, titles=page.titles),
+                "No chapter records a finding of the book under this profile.")
 
 
 def show_provenance(page: Page) -> pd.DataFrame | None:

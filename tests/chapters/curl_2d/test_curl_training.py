@@ -139,11 +139,14 @@ def test_fig3_statistic_summary_and_glued_texts(chapter_runs):
 def test_the_chapter_figures_have_one_column_per_data_set(chapter_runs):
     import matplotlib.pyplot as plt
 
+    from conservae_lib.presentation.plotting import legibility_problems
+
     data, probes, (plain, denoising, tied) = chapter_runs
     for fig, n_axes in ((curl_figures.plot_datasets(data, probes), 2),
                         (curl_figures.plot_figure3(plain, denoising, probes, data, 4), 3 * 2 + 3 * 2),  # + colour bars
                         (curl_figures.plot_curl_against_time(plain, denoising, tied), 4)):
         assert len(fig.axes) == n_axes
+        assert legibility_problems(fig) == []  # the column's width, fonts of 9 pt or more
         plt.close(fig)
 
 

@@ -165,7 +165,11 @@ def test_the_toy_chapter_tables_figures_and_page_values(toy_chapter):
     assert list(figures.more_fields_table(t["more"], 1.0)["field"]).count("sine_cell") == 3
     values = figures.page_values(t["evidence"], t["comparison"], t["more"], t["runs"], [0.1, 1.0], t["claims"])
     assert values["n_seeds"] == "2" and values["best_lam"] in {"0.1", "1.0"} and all(isinstance(v, str) for v in values.values())
+    from conservae_lib.presentation.plotting import legibility_problems
+
     for fig in (figures.plot_reference(t["ref"]), figures.plot_figure4(t["ref"], t["runs"], seed=0),
-                figures.plot_ablations(t["ref"], t["ablations"]), figures.plot_more_fields(t["more"], 1.0)):
+                figures.learning_curves_figure(t["runs"]), figures.plot_ablations(t["ref"], t["ablations"]),
+                figures.plot_more_fields(t["more"], 1.0)):
         assert fig.axes
+        assert legibility_problems(fig) == []  # the column's width, fonts of 9 pt or more
         matplotlib.pyplot.close(fig)

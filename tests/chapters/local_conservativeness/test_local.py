@@ -140,7 +140,12 @@ def test_chapter_figures_and_tables_draw_a_small_sweep():
     fp = local_figures.fixed_point_table(local_summary.fixed_point_summary(rows, min_radius=0.4))
     assert len(fp) == 3 and "inside the ring" in fp.columns
     assert local_figures.view_box(circle) == (-1.8, 1.8, -1.8, 1.8)
-    assert len(local_figures.density_figure(circle, circle.sample(50)).axes) >= 2
-    assert len(local_figures.sweep_figure(rows).axes) >= 3
-    assert len(local_figures.fields_figure(models, rows, circle, [0.1, 0.05], 0, circle.ridge_radius()).axes) >= 3
+    from conservae_lib.presentation.plotting import legibility_problems
+
+    for fig, n_axes in ((local_figures.density_figure(circle, circle.sample(50)), 2),
+                        (local_figures.sweep_figure(rows), 3),
+                        (local_figures.fields_figure(models, rows, circle, [0.1, 0.05], 0, circle.ridge_radius()), 3)):
+        assert len(fig.axes) >= n_axes
+        assert legibility_problems(fig) == []  # the column's width, fonts of 9 pt or more
+        matplotlib.pyplot.close(fig)
     assert "data_asym_J" not in rows[1]  # drawing does not change the runs

