@@ -20,7 +20,7 @@ from conservae_lib.presentation.plotting import book_figure, column_figure
 from .empirical import GRID, RunResult, RunSpec, Settings, paper_table1
 from .readings import curve_shape
 
-__all__ = ["HYPOTHESES", "REACHED", "weight_decay_jobs", "study_rows", "finding_values", "study_frame", "plot_study"]
+__all__ = ["HYPOTHESES", "REACHED", "weight_decay_jobs", "reading_decay", "study_rows", "finding_values", "study_frame", "plot_study"]
 
 #: What we expected before any run of the study, and what would refute it.
 HYPOTHESES: tuple[str, ...] = (
@@ -43,6 +43,18 @@ def weight_decay_jobs(settings_of: Mapping[str, Settings], decays: Sequence[floa
     """The runs of the weight-decay study: every cell of Table 1 (``settings_of``: cell key → its settings under
     the lead reading, ε included) × every λ of ``decays``, one seed."""
     return [(spec, replace(settings_of[spec.key], weight_decay=float(wd)), seed) for wd in decays for spec in GRID]
+
+
+def reading_decay(runs: Sequence[RunResult], base: Sequence[RunResult], tolerance: float) -> float | None:
+    """The λ of the weight-decay reading, by a rule that reads no number of the paper: the largest λ of the study
+    at which every cell's run is scorable and its held-out reconstruction error is at most ``1 + tolerance``
+    times that of the same cell without decay (``base``) — the most decay that costs no reconstruction, as the ε
+    rule bounds the CAE's cost. None when no λ qualifies."""
+    ref = {r.spec.key: r.final("rec_err") for r in base}
+    ok = [wd for wd in sorted({r.settings.weight_decay for r in runs})
+          if all(not r.degenerate and r.final("rec_err") <= (1 + tolerance) * ref[r.spec.key]
+                 for r in runs if r.settings.weight_decay == wd)]
+    return max(ok) if ok else None
 
 
 def study_rows(runs: Sequence[RunResult], base: Sequence[RunResult]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from conservae_lib.data.mnist import MNIST
 from conservae_lib.foundations.limits import DATA_SIZES
 from conservae_lib.foundations.parameters import Config
 from .empirical import GRID, RunResult, RunSpec, Settings, train_runs
-from .ingredients import weight_decay_jobs
+from .ingredients import reading_decay, weight_decay_jobs
 from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readings, reading_summary
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
@@ -160,12 +160,16 @@ class Table1Runs:
     check_data: MNIST | None
     check_runs: list[RunResult]
     decay_runs: list[RunResult]
+    decay_lambda: float | None
+    decay_reading: list[RunResult]
     every: list[RunResult] = field(repr=False)
 
     @property
     def other_readings(self) -> dict[str, list[RunResult]]:
-        """The one-seed readings that are not co-primary (other optimisers, Rifai's penalty)."""
-        return {**{o: rs for o, rs in self.seed0.items() if o not in self.coprimary}, "rifai": self.rifai}
+        """The readings that are not co-primary: other optimisers and Rifai's penalty (one seed), and the lead under
+    the weight decay of :func:`~conservae_lib.chapters.mnist_symmetricity.ingredients.reading_decay` (every seed)."""
+        return {**{o: rs for o, rs in self.seed0.items() if o not in self.coprimary}, "rifai": self.rifai,
+                **({f"weight decay {self.decay_lambda:g}": self.decay_reading} if self.decay_reading else {})}
 
 
 def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
@@ -180,7 +184,8 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
     3. the other seeds of every co-primary, and under the lead the second CAE reading (Rifai's penalty) and the
        sensitivity runs;
     4. the weight-decay study (lead, first seed, every cell × ``wd_grid``;
-       :mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`);
+       :mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`), then the other seeds of every cell at the λ
+       of :func:`~conservae_lib.chapters.mnist_symmetricity.ingredients.reading_decay` (the weight-decay reading);
     5. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
     """
     settings = settings_from(cfg)
@@ -209,13 +214,18 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
     trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
     every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
     specs = {s.key: s for s in GRID}
-    decay_runs = train(weight_decay_jobs({k: cell_settings(by_opt[lead], s, eps[lead]) for k, s in specs.items()},
-                                         cfg.wd_grid, cfg.seed))
+    per_cell = {k: cell_settings(by_opt[lead], s, eps[lead]) for k, s in specs.items()}
+    decay_runs = train(weight_decay_jobs(per_cell, cfg.wd_grid, cfg.seed))
+    lam = reading_decay(decay_runs, seed0[lead], cfg.eps_tolerance)
+    decay_more = [] if lam is None else train(
+        [(spec, st, seed) for seed in seeds_from(cfg)[1:] for spec, st, _ in weight_decay_jobs(per_cell, [lam], seed)])
+    decay_reading = [] if lam is None else [r for r in decay_runs if r.settings.weight_decay == lam] + decay_more
     check_data = load_check_data(cfg, data)
     check_runs = train(data_check_jobs(cfg, by_opt[lead], eps[lead]), check_data) if check_data is not None else []
     return Table1Runs(eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead,
                       {o: every_seed[o] for o in coprimary}, trained[len(more): len(more) + len(rifai)], check_data,
-                      check_runs, decay_runs, ae_runs + eps_runs + cae_runs + trained + decay_runs)
+                      check_runs, decay_runs, lam, decay_reading,
+                      ae_runs + eps_runs + cae_runs + trained + decay_runs + decay_more)
 
 
 def load_check_data(cfg: Config, data: MNIST) -> MNIST | None:

@@ -58,3 +58,21 @@ def test_the_study_figure_is_legible_at_the_column_width():
     fig = I.plot_study(rows)
     assert legibility_problems(fig) == [] and len(fig.axes) == len(E.GRID)
     plt.close(fig)
+
+
+def test_the_readings_lambda_is_the_largest_that_costs_no_reconstruction_and_reads_no_paper_number(monkeypatch):
+    from tests.mnist_fakes import fake_records
+
+    def run(key, wd, rec):
+        spec = next(s for s in E.GRID if s.key == key)
+        recs = fake_records(0.9, 0.0)
+        recs[-1]["rec_err"] = rec
+        return E.RunResult(spec, 0, settings(weight_decay=wd), recs, __import__("conservae_lib").AutoEncoder(784, 4, spec.activation))
+
+    base = [run(s.key, 0.0, 10.0) for s in E.GRID]
+    runs = ([run(s.key, 1e-4, 10.5) for s in E.GRID] + [run(s.key, 1e-3, 10.9) for s in E.GRID]
+            + [run(s.key, 1e-2, 12.0 if s.key == "AE.sigmoid" else 10.0) for s in E.GRID])
+    assert I.reading_decay(runs, base, tolerance=0.1) == pytest.approx(1e-3)
+    assert I.reading_decay(runs, base, tolerance=0.01) is None
+    monkeypatch.setattr(E, "paper_table1", lambda: {s.key: 0.5 for s in E.GRID})  # the paper's numbers change nothing
+    assert I.reading_decay(runs, base, tolerance=0.1) == pytest.approx(1e-3)
