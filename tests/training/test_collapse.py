@@ -89,12 +89,18 @@ def test_the_everywhere_test_says_dead_and_constant_in_the_2d_chapters_words():
                            jacobian_test="everywhere") is None
 
 
-def test_a_field_flat_on_most_points_is_collapsed_for_the_median_test_but_not_for_the_everywhere_test():
-    # One ReLU unit active on a corner of the box only: r is constant on most of it, not on all.
+def _corner_unit(bias: float) -> AutoEncoder:
+    """One ReLU unit with weights (1, 1) and bias ``bias``: active only near the box's corner x + y > −bias."""
     m = AutoEncoder.from_weights(torch.tensor([[1.0], [1.0]], dtype=torch.float64),
                                  torch.tensor([[1.0], [0.0]], dtype=torch.float64), activation="relu")
     with torch.no_grad():
-        m.b.fill_(-2.0)
+        m.b.fill_(bias)
+    return m
+
+
+def test_a_field_flat_on_most_points_is_collapsed_for_the_median_test_but_not_for_the_everywhere_test():
+    # One ReLU unit active on a corner of the box only: r is constant on most of it, not on all.
+    m = _corner_unit(-2.0)
     pts = _grid(21)
     assert collapse_reason(m, pts, jacobian_test="everywhere") is None
     assert "about zero" in collapse_reason(m, pts, jacobian_test="median", max_points=None)
@@ -103,10 +109,7 @@ def test_a_field_flat_on_most_points_is_collapsed_for_the_median_test_but_not_fo
 def test_the_everywhere_test_uses_every_point_and_its_own_tolerances():
     # The only active point is the last of 441: the median test (first 256 points) calls the
     # network dead, the everywhere test does not; a unit with h' ≤ 1e-4 but > 0 is active for it.
-    m = AutoEncoder.from_weights(torch.tensor([[1.0], [1.0]], dtype=torch.float64),
-                                 torch.tensor([[1.0], [0.0]], dtype=torch.float64), activation="relu")
-    with torch.no_grad():
-        m.b.fill_(-2.3)
+    m = _corner_unit(-2.3)
     pts = _grid(21)
     assert "dead or saturated" in collapse_reason(m, pts)
     assert collapse_reason(m, pts, jacobian_test="everywhere") is None
