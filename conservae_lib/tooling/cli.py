@@ -6,7 +6,8 @@
 * ``check --profile P`` — name the executed notebooks that are out of date (status 1 if any);
 * ``list`` — the chapters;
 * ``parameters [--write]`` — check (rewrite) the notebooks' papermill cells against the declarations;
-* ``pretrain --profile P [--workers K] [--threads T]`` — train chapter 04's runs from a shell (resumable);
+* ``pretrain --profile P [--workers K] [--threads T] [--budget-min M]`` — train chapter 04's runs from a shell
+  (resumable; under ``full`` in parts, each finished run writing its result file);
 * ``sweep [--cases N] [--chapter STEM] [--timeout S]`` — the bad-input sweep (:mod:`conservae_lib.tooling.sweep`).
 Errors are one line; Ctrl-C or SIGTERM prints one line and exits with status 130. Book tooling.
 """
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     p_pre.add_argument("--profile", default="paper")
     p_pre.add_argument("--workers", type=int, default=1, help="processes training runs side by side")
     p_pre.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p_pre.add_argument("--budget-min", type=float, default=None,
+                       help="start no run after this many minutes (runs in progress finish; with the profile's "
+                            "run_files each finished run has its result file): run again to continue")
     p_par = sub.add_parser("parameters", help="check that every notebook's parameters cell matches its declaration")
     p_par.add_argument("--write", action="store_true", help="rewrite the cells that differ")
     sub.add_parser("sweep", help="run the bad-input sweep under smoke (python -m conservae_lib sweep --help)")
@@ -102,11 +106,11 @@ def main(argv: Iterable[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     if args.command == "pretrain":
-        if args.workers < 1 or args.threads < 0:
-            print(f"error: --workers must be ≥ 1 and --threads ≥ 0; got {args.workers} and {args.threads}.",
-                  file=sys.stderr)
+        if args.workers < 1 or args.threads < 0 or (args.budget_min is not None and not args.budget_min > 0):
+            print(f"error: --workers must be ≥ 1, --threads ≥ 0 and --budget-min > 0; got {args.workers}, "
+                  f"{args.threads} and {args.budget_min}.", file=sys.stderr)
             return 2
-        return _pretrain(args.profile, args.workers, args.threads)
+        return _pretrain(args.profile, args.workers, args.threads, args.budget_min)
     if args.command == "check":
         return _check(args.profile, args.output_dir)
     extra = {name: _parse_value(value) for name, value in [*args.parameter, *pairs]}
@@ -168,20 +172,29 @@ def _interrupted(quiet: bool) -> int:
     return 130
 
 
-def _pretrain(profile: str, workers: int, threads: int) -> int:
+def _pretrain(profile: str, workers: int, threads: int, budget_min: float | None = None) -> int:
     """``pretrain``: every run chapter 04 trains under ``profile``
     (:func:`conservae_lib.chapters.mnist_symmetricity.table1_jobs.train_table1`), in a pool of ``workers`` processes, into the
-    chapter's checkpoint folder; the chapter then reloads them."""
+    chapter's checkpoint folder (and, with the profile's ``run_files``, each run's result file under ``runs/``); the
+    chapter then reloads them. With ``budget_min`` no run starts after that many minutes; a budget that ends first
+    prints what is left and exits 0 (run again to continue)."""
     import torch
 
     from conservae_lib.chapters.mnist_symmetricity import parameters, table1_jobs as J
+    from conservae_lib.chapters.mnist_symmetricity.run_files import BudgetSpent
     from conservae_lib.presentation import results
 
     if threads:
         torch.set_num_threads(threads)
     cfg = parameters.PARAMETERS.configure(profile)
-    ckpt = results.results_dir("mnist_symmetricity", profile) / "checkpoints"
-    tr = J.train_table1(cfg, J.load_data(cfg), ckpt, workers=workers)
+    where = results.results_dir("mnist_symmetricity", profile)
+    try:
+        tr = J.train_table1(cfg, J.load_data(cfg), where / "checkpoints", workers=workers,
+                            runs_dir=where / "runs" if cfg.run_files else None,
+                            budget_s=None if budget_min is None else 60 * budget_min)
+    except BudgetSpent as err:
+        print(f"budget spent: {err}", flush=True)
+        return 0
     for r in tr.every:
         print(f"{r.name}: sym {r.final():.4f}, {r.wall_s:.0f} s{'; degenerate' if r.degenerate else ''}", flush=True)
     print(f"primary optimiser(s): {', '.join(tr.coprimary)}; lead: {tr.lead}", flush=True)

@@ -215,24 +215,27 @@ def reads_summaries(nb) -> bool:
     return isinstance(meta, dict) and meta.get("summaries") is True
 
 
-def page_input_files(source: Path, root: Path = REPO_ROOT, nb=None) -> list[Path]:
+def page_input_files(source: Path, root: Path = REPO_ROOT, nb=None, profile: str | None = None) -> list[Path]:
     """The files a page declares it reads (:data:`PAGE_INPUTS` and its front matter's
-    ``conservae: {inputs: [...]}``), existing ones, sorted."""
+    ``conservae: {inputs: [...]}``), existing ones, sorted; under ``profile`` none of that profile's own results
+    (a page that shows another profile's run of its chapter does not depend on what it writes itself)."""
     patterns = list(PAGE_INPUTS.get(source.stem, ()))
     meta = (nb if nb is not None else load_source(source, root)).metadata.get(METADATA_KEY, {})
     if isinstance(meta, dict):
         patterns += [str(p) for p in meta.get("inputs", []) or []]
-    return sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+    own = root / "results" / profile if profile else None
+    return sorted({p for pattern in patterns for p in root.glob(pattern)
+                   if p.is_file() and (own is None or own not in p.parents)})
 
 
-def page_inputs_digest(source: Path, root: Path = REPO_ROOT, nb=None) -> str | None:
-    """Digest of the files :func:`page_input_files` names (None when the page declares none)."""
+def page_inputs_digest(source: Path, root: Path = REPO_ROOT, nb=None, profile: str | None = None) -> str | None:
+    """Digest of the files :func:`page_input_files` names under ``profile`` (None when the page declares none)."""
     declared = PAGE_INPUTS.get(source.stem) or (nb if nb is not None else load_source(source, root)).metadata.get(
         METADATA_KEY, {}).get("inputs")
     if not declared:
         return None
     h = hashlib.sha256()
-    for path in page_input_files(source, root, nb):
+    for path in page_input_files(source, root, nb, profile):
         h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
@@ -257,7 +260,7 @@ def inputs_digest(source: Path, parameters: dict[str, Any], root: Path = REPO_RO
     }
     if reads_summaries(nb):
         digest["summaries_sha"] = summaries_digest(source, parameters, root, results_root)
-    pages = page_inputs_digest(source, root, nb)
+    pages = page_inputs_digest(source, root, nb, parameters.get("profile"))
     if pages is not None:
         digest["inputs_sha"] = pages
     return digest

@@ -10,7 +10,7 @@ Chapters: *Empirical conservativeness on MNIST*, *Algorithm 1 on MNIST*, appendi
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -39,25 +39,42 @@ def _initializer(threads: int) -> None:
 
 
 def run_in_processes(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], workers: int, threads: int | None = None,
-                     progress: bool = True, desc: str = "jobs") -> list[T]:
+                     progress: bool = True, desc: str = "jobs", deadline: float | None = None) -> list[T | None]:
     """``fn(*job)`` for each of ``jobs`` in a pool of ``workers`` processes with ``threads`` torch threads each
     (default: :func:`threads_per_worker`), the results in the order of ``jobs``.
 
     ``fn`` must be a module-level function and the jobs picklable (they travel to ``spawn``-ed processes); a
     progress bar ``desc (N processes)`` counts the finished jobs. A job's error is raised here as soon as that
-    job ends. No jobs: no pool.
+    job ends. No jobs: no pool. Jobs are handed out one at a time as workers free up; with ``deadline`` (a
+    ``time.monotonic()`` value) no job starts after it, jobs already started finish, and a job never started
+    has the result None.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import time
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     check_workers(workers)
     threads = threads_per_worker(workers) if threads is None else max(1, int(threads))
     jobs = list(jobs)
+    results: list[T | None] = [None] * len(jobs)
     if not jobs:
-        return []
+        return results
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
                              initializer=_initializer, initargs=(threads,)) as pool:
-        futures = [pool.submit(fn, *job) for job in jobs]
-        for fut in progress_bar(as_completed(futures), f"{desc} ({workers} processes)", progress, total=len(futures)):
-            fut.result()  # re-raise a worker's error here
-        return [fut.result() for fut in futures]
+
+        def finished() -> Iterator[None]:
+            pending, running = list(enumerate(jobs)), {}
+            while pending or running:
+                while pending and len(running) < workers and (deadline is None or time.monotonic() < deadline):
+                    i, job = pending.pop(0)
+                    running[pool.submit(fn, *job)] = i
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    results[running.pop(fut)] = fut.result()  # re-raise a worker's error here
+                    yield None
+
+        for _ in progress_bar(finished(), f"{desc} ({workers} processes)", progress, total=len(jobs)):
+            pass
+    return results

@@ -423,6 +423,20 @@ def test_a_pages_declared_input_files_count(tiny_root: Path):
     assert staleness.inputs_digest(tiny_root / "notebooks" / "01_tiny.md", {"profile": "paper"}, tiny_root) != first
 
 
+def test_a_page_that_reads_its_chapter_under_another_profile_does_not_depend_on_its_own_results(tiny_root):
+    declared = TINY.replace("kernelspec:", "conservae: {inputs: [results/*/tiny/summary.json]}\nkernelspec:")
+    source = tiny_root / "notebooks" / "01_tiny.md"
+    source.write_text(declared)
+    for profile in ("paper", "full"):
+        (tiny_root / "results" / profile / "tiny").mkdir(parents=True, exist_ok=True)
+        (tiny_root / "results" / profile / "tiny" / "summary.json").write_text("{}")
+    first = {p: staleness.inputs_digest(source, {"profile": p}, tiny_root)["inputs_sha"] for p in ("paper", "full")}
+    (tiny_root / "results" / "full" / "tiny" / "summary.json").write_text('{"changed": 1}')  # what the full run wrote
+    after = {p: staleness.inputs_digest(source, {"profile": p}, tiny_root)["inputs_sha"] for p in ("paper", "full")}
+    assert after["full"] == first["full"]  # its own output: the full run stays current
+    assert after["paper"] != first["paper"]  # the paper run shows the full column: it is out of date
+
+
 def test_the_real_performance_page_declares_the_device_record():
     source = ROOT / "notebooks" / "91_performance.md"
     if not source.exists():
@@ -443,10 +457,10 @@ def test_pretrain_refuses_bad_arguments_in_one_line_before_training(capsys):
     assert cli.main(["pretrain", "--profile", "fast"]) == 2
     assert capsys.readouterr().err.strip() == ("error: parameter 'profile' got 'fast', but it must be one of smoke, "
                                                "paper, full.")
-    for bad in (["--workers", "0"], ["--threads", "-1"]):
+    for bad in (["--workers", "0"], ["--threads", "-1"], ["--budget-min", "0"], ["--budget-min", "-5"]):
         assert cli.main(["pretrain", "--profile", "smoke", *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "--workers must be ≥ 1 and --threads ≥ 0" in err[0]
+        assert len(err) == 1 and "--workers must be ≥ 1, --threads ≥ 0 and --budget-min > 0" in err[0]
     with pytest.raises(SystemExit) as info:
         cli.main(["pretrain", "--profile", "paper", "--only", "AE.relu"])
     assert info.value.code == 2 and "unrecognized arguments: --only AE.relu" in capsys.readouterr().err

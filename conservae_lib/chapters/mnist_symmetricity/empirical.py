@@ -47,7 +47,7 @@ Tensor = torch.Tensor
 
 __all__ = [
     "RunSpec", "Settings", "RunResult", "GRID", "CONTRACTIONS", "paper_table1",
-    "train_run", "train_runs", "save_run",
+    "run_tag", "train_run", "train_runs",
 ]
 
 
@@ -149,15 +149,18 @@ class Settings:
 
 @dataclass
 class RunResult:
-    """A finished run: its configuration, seed, per-epoch records and the trained model (CPU)."""
+    """A finished run: its configuration, seed, per-epoch records and the trained model (CPU); a run read
+    from its result file (:mod:`~conservae_lib.chapters.mnist_symmetricity.run_files`) has no model but the
+    ``statistics`` the chapter reads off one."""
 
     spec: RunSpec
     seed: int
     settings: Settings
     records: list[dict[str, Any]]
-    model: AutoEncoder = field(repr=False)
+    model: AutoEncoder | None = field(repr=False)
     resumed_from: int = 0
     failure: str | None = None  # why training stopped early (a non-finite loss), else None
+    statistics: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -217,6 +220,15 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def run_tag(spec: RunSpec, settings: Settings, data: MNIST, seed: int) -> str:
+    """A digest of what a run computes from: its configuration, the settings it uses (not the device; an AE
+    not the CAE penalty; no weight decay: the tag it had before the weight-decay study), seed and data."""
+    unused = {"device"} | ({"cae_weight", "contraction"} if spec.model == "AE" else set())
+    unused |= set() if settings.weight_decay else {"weight_decay"}
+    return _digest({"spec": asdict(spec), "settings": {k: v for k, v in asdict(settings).items() if k not in unused},
+                    "seed": seed, "data": data.description, "source": data.source})
+
+
 def train_run(
     spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str | Path | None = None,
     progress: bool = True,
@@ -236,13 +248,8 @@ def train_run(
     if spec.weight_length:
         renormalize_columns(model, settings.alpha)  # start on the constraint set
     x_eval = data.x_test[: settings.n_eval]
-    ckpt = None
-    if checkpoint_dir is not None:
-        unused = {"device"} | ({"cae_weight", "contraction"} if spec.model == "AE" else set())  # an AE has no penalty
-        unused |= set() if settings.weight_decay else {"weight_decay"}  # none: the name it had before the study
-        tag = _digest({"spec": asdict(spec), "settings": {k: v for k, v in asdict(settings).items() if k not in unused},
-                       "seed": seed, "data": data.description, "source": data.source})
-        ckpt = Path(checkpoint_dir) / f"{spec.key}_seed{seed}_{tag}.pt"
+    ckpt = None if checkpoint_dir is None else (
+        Path(checkpoint_dir) / f"{spec.key}_seed{seed}_{run_tag(spec, settings, data, seed)}.pt")
     cae = spec.model == "CAE"
     trivial = float(((x_eval - data.x_train.mean(dim=0)) ** 2).sum(dim=1).mean())  # predicting the mean image
     try:
@@ -268,16 +275,6 @@ def _run_metrics(model: AutoEncoder, x_eval: Tensor, trivial: float) -> dict[str
     rec = float(((model(x) - x) ** 2).sum(dim=1).mean())
     return {**symmetricity_metrics(model, x), "rec_err": rec, "rec_trivial": trivial,
             "filter_cos": float(filter_cosines(model).mean())}
-
-
-def save_run(run: RunResult, folder: str | Path) -> Path:
-    """Write one run's small result file ``<folder>/<run.name>.json`` (configuration, settings,
-    seed, per-epoch records, wall time, degenerate or not); the ``full`` profile publishes these."""
-    from conservae_lib.foundations.files import save_json
-
-    return save_json(Path(folder) / f"{run.name}.json", {
-        "config": run.spec.key, "seed": run.seed, "settings": asdict(run.settings), "wall_s": run.wall_s,
-        "degenerate": run.degenerate, "records": run.records})
 
 
 def _train_job(spec: RunSpec, settings: Settings, data: MNIST, seed: int, checkpoint_dir: str) -> None:

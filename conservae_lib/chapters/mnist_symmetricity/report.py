@@ -21,11 +21,12 @@ from .readings import curve_shape
 from .table1 import data_check_gaps
 from .table1_jobs import OPTIMIZER_LABELS, seeds_from
 
-__all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "reconstruction_text", "primary_text", "reading_verdicts_frame",
-           "readings_frame", "optimizer_labels", "data_text", "settings_frame",
-           "epsilon_text", "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
-           "rifai_check_frame", "data_check_frame", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame", "weights_product_frame",
-           "hidden_frame", "baseline_rows", "sensitivity_frame", "differences_text", "claims_frame"]
+__all__ = ["pct", "table1_frame", "epsilon_frame", "reconstruction_frame", "reconstruction_text", "primary_text",
+           "reading_verdicts_frame", "readings_frame", "optimizer_labels", "data_text", "settings_frame", "epsilon_text",
+           "epsilon_span_text", "runs_text", "table1_caption", "full_mnist_frame", "wl_and_cae_text",
+           "data_check_frame", "data_check_text", "cae_readings_frame", "fig2_text", "filter_cos_frame",
+           "weights_product_frame", "hidden_frame", "baseline_rows", "sensitivity_frame", "differences_text", "claims_frame"]
+
 
 def pct(x: float | None, digits: int = 1) -> str:
     """A fraction as a percentage with ``digits`` decimals (no % sign); "—" for None or NaN."""
@@ -134,11 +135,15 @@ def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Config) -
 
 # ----------------------------------------------------------------------------- ε of eq. (10), the readings
 def epsilon_text(cfg: Config, eps: Mapping[str, Mapping[str, float]], labels: Mapping[str, str]) -> str:
-    """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell."""
+    """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell (or, with ``readings_from``,
+    the profile whose rule chose it)."""
+    chosen = "\n".join(f"chosen ε, {labels.get(o, o)}: " + ", ".join(f"{k} {v:g}" for k, v in e.items())
+                       for o, e in eps.items())
+    if cfg.readings_from:
+        return (f"ε (and the primary reading) adopted from this chapter's run under the {cfg.readings_from!r} profile, "
+                f"where its rule chose them on that profile's data; no ε run here\n" + chosen)
     return (f"ε grid {cfg.eps_grid}; bound: reconstruction error ≤ {1 + cfg.eps_tolerance:g} × the AE's of the same "
-            f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n"
-            + "\n".join(f"chosen ε, {labels.get(o, o)}: " + ", ".join(f"{k} {v:g}" for k, v in e.items())
-                        for o, e in eps.items()))
+            f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n" + chosen)
 
 
 def epsilon_span_text(rows: Sequence[dict[str, Any]], labels: Mapping[str, str], epochs: int) -> str:
@@ -169,11 +174,14 @@ def reconstruction_text(ratios: Mapping[str, Mapping[str, Mapping[str, float]]],
 
 
 def primary_text(summaries: Mapping[str, dict[str, Any]], coprimary: Sequence[str], lead: str,
-                 seed0: Mapping[str, Sequence[RunResult]], labels: Mapping[str, str]) -> str:
+                 seed0: Mapping[str, Sequence[RunResult]], labels: Mapping[str, str], adopted_from: str | None = None) -> str:
     """What decided the primary reading(s): each reading's count of curves that rise and plateau, the
-    co-primary readings the count cannot separate, and the lead among them by held-out reconstruction error."""
+    co-primary readings the count cannot separate, and the lead among them by held-out reconstruction error;
+    with ``adopted_from``, the profile whose run chose them (the counts are then this run's own)."""
     counts = "; ".join(f"{labels.get(o, o)} {sm['n_plateau']} of {sm['n']}" for o, sm in summaries.items())
     names = ", ".join(labels.get(o, o) for o in coprimary)
+    if adopted_from:
+        return f"primary reading(s) adopted from the {adopted_from!r} profile's run: {names}; here, rise and plateau: {counts}"
     lines = [f"curves that rise and plateau (first seed): {counts}",
              (f"primary reading: {names}" if len(coprimary) == 1 else
               f"co-primary readings (the count cannot separate them): {names}; each gets every seed, and a claim's "
@@ -267,19 +275,6 @@ def wl_and_cae_text(stats: dict[str, dict[str, Any]], label: str) -> str:
     return "\n".join(lines)
 
 
-def rifai_check_frame(check: Mapping[str, float]) -> pd.DataFrame:
-    """:func:`conservae_lib.chapters.mnist_symmetricity.readings.rifai_relu_wl_check` as a table."""
-    return report.frame([
-        {"quantity": "λ‖∂h/∂x‖²_F (mean over points)", "value": report.fmt(check["penalty"], 6)},
-        {"quantity": "λα · mean number of active units", "value": report.fmt(check["lam_alpha_active"], 6)},
-        {"quantity": "relative difference", "value": report.fmt_small(check["rel_diff"], 1e-9)},
-        {"quantity": "smallest cosine(gradient of the penalty in w_k, w_k)", "value": report.fmt(check["min_cos"], 6)},
-        {"quantity": "largest tangential share of a gradient", "value": report.fmt_small(check["max_tangential"], 1e-9)},
-        {"quantity": "largest |ΔW| of one penalty step of size 0.01 …", "value": report.fmt(check["step"], 3)},
-        {"quantity": "… after the renormalisation", "value": report.fmt_small(check["change_after_renorm"], 1e-9)},
-    ], index="quantity")
-
-
 def cae_readings_frame(primary0: Mapping[str, RunResult], rifai: Mapping[str, RunResult],
                        eps: Mapping[str, float]) -> pd.DataFrame:
     """The CAE rows under eq. (10) and under Rifai's penalty (one seed), beside the AE and the paper."""
@@ -371,11 +366,10 @@ def differences_text(stats: Mapping[str, dict[str, dict[str, Any]]], summaries: 
             lines.append(f"{labels.get(o, o)}: no cell could be scored (every run is degenerate)")
     lines.append("one seed, mean |gap| per optimiser: " + "; ".join(
         f"{labels[o]} {pct(sm['mean_abs_gap'])} pp" for o, sm in summaries.items()))
-    big = max(sens, key=lambda r: abs(r["sym"] - r["sym_base"]))
-    lines.append(f"largest sensitivity ({sens_epochs} epochs): {big['config']} with {big['parameter']} = "
-                 f"{report.fmt(big['value'], 3)} instead of {report.fmt(big['base_value'], 3)}: "
-                 f"{100 * (big['sym'] - big['sym_base']):+.1f} pp")
-    return "\n".join(lines)
+    big = max(sens, key=lambda r: abs(r["sym"] - r["sym_base"]), default=None)
+    return "\n".join(lines + ([] if big is None else [
+        f"largest sensitivity ({sens_epochs} epochs): {big['config']} with {big['parameter']} = {report.fmt(big['value'], 3)} "
+        f"instead of {report.fmt(big['base_value'], 3)}: {100 * (big['sym'] - big['sym_base']):+.1f} pp"]))
 
 
 def reading_verdicts_frame(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:

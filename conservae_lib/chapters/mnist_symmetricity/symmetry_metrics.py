@@ -18,7 +18,11 @@ from conservae_lib.core.models import AutoEncoder
 
 Tensor = torch.Tensor
 
-__all__ = ["DEGENERATE_NORM2", "symmetricity_metrics", "filter_cosines"]
+__all__ = ["DEGENERATE_NORM2", "symmetricity_metrics", "filter_cosines", "tied_baseline", "high_curvature_band",
+           "hidden_statistics", "HISTOGRAM_BINS"]
+
+#: Bins of the pre-activation histogram (Figure "pre-activations and the high-curvature band").
+HISTOGRAM_BINS: int = 120
 
 #: ‖∂r/∂x‖²_F at or below this is a vanishing Jacobian: its symmetricity is undefined (NaN).
 DEGENERATE_NORM2: float = 1e-8
@@ -58,3 +62,53 @@ def filter_cosines(model: AutoEncoder) -> np.ndarray:
     """Cosine between each encoder filter W_{·k} and its decoder filter R_{·k} (H values)."""
     W, R = model.W.detach().cpu(), model.R.detach().cpu()
     return (torch.nn.functional.cosine_similarity(W, R, dim=0)).numpy()
+
+
+@torch.no_grad()
+def tied_baseline(model: AutoEncoder, x: Tensor) -> float:
+    """sym(∂r/∂x) of the tied model with the same encoder (R := W): exactly 1 (Corollary 1)."""
+    tied = AutoEncoder.from_weights(model.W.detach().clone(), None, model.b.detach().clone(),
+                                    model.c.detach().clone(), model.activation)
+    return symmetricity_metrics(tied, x)["jac_sym"]
+
+
+def high_curvature_band(activation: str = "sigmoid", fraction: float = 0.5) -> tuple[float, float]:
+    """The pre-activations u > 0 where |h''(u)| ≥ ``fraction`` · max |h''| (by symmetry also −u).
+
+    For the sigmoid h'' = h(1−h)(1−2h), largest at u = ±ln(2+√3) ≈ ±1.317.
+    """
+    if activation != "sigmoid":
+        raise ValueError("the curvature band is defined for the sigmoid only (ReLU has h'' = 0 away from 0).")
+    u = np.linspace(0, 12, 240001)
+    s = 1 / (1 + np.exp(-u))
+    c = np.abs(s * (1 - s) * (1 - 2 * s))
+    inside = u[c >= fraction * c.max()]
+    return float(inside.min()), float(inside.max())
+
+
+@torch.no_grad()
+def hidden_statistics(model: AutoEncoder, x: Tensor) -> dict[str, Any]:
+    """The pre-activations u = Wᵀx + b over points and units as a histogram, and summaries of h' across units.
+
+    ``u_hist``: ``edges`` and ``density`` of :data:`HISTOGRAM_BINS` bins over the 0.5–99.5 percentile range of u,
+    widened to at least [−6, 6];
+    ``hprime_cv``: the mean over points of the coefficient of variation of h'_l(x) across units l
+    (small when h' is nearly the same for all units, the paper's first explanation);
+    ``in_band``: for sigmoid, the fraction of (point, unit) pairs whose |u| lies in the
+    high-curvature band; ``active``: the fraction with u > 0 (ReLU units that pass gradient).
+    """
+    x = x.to(model.W.device, model.W.dtype)
+    u = model.preactivation(x)
+    d = model.hidden_derivative(x)
+    cv = (d.std(dim=1) / d.mean(dim=1).clamp_min(1e-12)).mean()
+    flat = u.flatten().cpu().numpy()
+    flat = flat[np.isfinite(flat)]  # a diverged model's non-finite values have no place on the axis
+    lo, hi = np.percentile(flat, [0.5, 99.5]) if flat.size else (-6.0, 6.0)
+    density, edges = np.histogram(flat, bins=HISTOGRAM_BINS, range=(min(lo, -6), max(hi, 6)), density=bool(flat.size))
+    out: dict[str, Any] = {"u_hist": {"edges": edges.tolist(), "density": density.tolist()}, "hprime_cv": float(cv),
+                           "active": float((u > 0).float().mean())}
+    if model.activation.name == "sigmoid":
+        lo, hi = high_curvature_band("sigmoid")
+        a = u.abs()
+        out["in_band"] = float(((a >= lo) & (a <= hi)).float().mean())
+    return out

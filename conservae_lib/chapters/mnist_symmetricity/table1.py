@@ -4,7 +4,7 @@ baselines, hidden-unit statistics, sensitivity, and the statistics the claim led
 Each Table 1 cell is the held-out mean of sym(∂r/∂x) = ‖(J + Jᵀ)/2‖²_F / ‖J‖²_F, J = R D_h'(x) Wᵀ
 (Proposition 2), after the last epoch (:func:`table1`); Figure 2's curves (:func:`curves`); the
 untrained untied and the tied (Corollary 1) baselines; the sigmoid's high-curvature band and the
-spread of h' across units behind eq. (15) (:func:`hidden_statistics`); one-at-a-time changes of the
+spread of h' across units behind eq. (15) (:func:`~conservae_lib.chapters.mnist_symmetricity.symmetry_metrics.hidden_statistics`); one-at-a-time changes of the
 unstated hyper-parameters (:func:`sensitivity`); and :func:`claim_inputs`, the keyword arguments of
 ``ledger.judge`` for every claim of the chapter; the data-set check (:func:`data_check_gaps`,
 :func:`data_check_claims`). Chapter: *Empirical conservativeness on MNIST* (``notebooks/04_mnist_symmetricity.md``).
@@ -23,12 +23,12 @@ from conservae_lib.data.mnist import MNIST
 from .empirical import GRID, RunResult, Settings, paper_table1, train_runs
 from conservae_lib.core.models import AutoEncoder
 from .readings import PLATEAU, curve_shape
+from .run_files import run_statistics
 from .symmetry_metrics import symmetricity_metrics
 
 Tensor = torch.Tensor
 
-__all__ = ["table1", "curves", "random_baseline", "tied_baseline", "high_curvature_band", "hidden_statistics",
-           "sensitivity", "SECTIONS", "claim_inputs", "baselines", "hidden_by_model", "judge_claims", "summary_record",
+__all__ = ["table1", "curves", "random_baseline", "sensitivity", "SECTIONS", "claim_inputs", "baselines", "hidden_by_model", "judge_claims", "summary_record",
            "data_check_gaps", "data_check_reading", "data_check_claims", "data_check_record"]
 
 def _group(results: Sequence[RunResult]) -> dict[str, list[RunResult]]:
@@ -78,49 +78,6 @@ def random_baseline(activation: str, D: int, H: int, x: Tensor, seeds: Sequence[
             renormalize_columns(m, alpha)
         out.append(symmetricity_metrics(m, x)["jac_sym"])
     return np.array(out)
-
-
-@torch.no_grad()
-def tied_baseline(model: AutoEncoder, x: Tensor) -> float:
-    """sym(∂r/∂x) of the tied model with the same encoder (R := W): exactly 1 (Corollary 1)."""
-    tied = AutoEncoder.from_weights(model.W.detach().clone(), None, model.b.detach().clone(),
-                                    model.c.detach().clone(), model.activation)
-    return symmetricity_metrics(tied, x)["jac_sym"]
-
-
-def high_curvature_band(activation: str = "sigmoid", fraction: float = 0.5) -> tuple[float, float]:
-    """The pre-activations u > 0 where |h''(u)| ≥ ``fraction`` · max |h''| (by symmetry also −u).
-
-    For the sigmoid h'' = h(1−h)(1−2h), largest at u = ±ln(2+√3) ≈ ±1.317.
-    """
-    if activation != "sigmoid":
-        raise ValueError("the curvature band is defined for the sigmoid only (ReLU has h'' = 0 away from 0).")
-    u = np.linspace(0, 12, 240001)
-    s = 1 / (1 + np.exp(-u))
-    c = np.abs(s * (1 - s) * (1 - 2 * s))
-    inside = u[c >= fraction * c.max()]
-    return float(inside.min()), float(inside.max())
-
-
-@torch.no_grad()
-def hidden_statistics(model: AutoEncoder, x: Tensor) -> dict[str, Any]:
-    """Pre-activations u = Wᵀx + b (flattened), and summaries of h' across units.
-
-    ``hprime_cv``: the mean over points of the coefficient of variation of h'_l(x) across units l
-    (small when h' is nearly the same for all units, the paper's first explanation);
-    ``in_band``: for sigmoid, the fraction of (point, unit) pairs whose |u| lies in the
-    high-curvature band; ``active``: the fraction with u > 0 (ReLU units that pass gradient).
-    """
-    x = x.to(model.W.device, model.W.dtype)
-    u = model.preactivation(x)
-    d = model.hidden_derivative(x)
-    cv = (d.std(dim=1) / d.mean(dim=1).clamp_min(1e-12)).mean()
-    out: dict[str, Any] = {"u": u.flatten().cpu().numpy(), "hprime_cv": float(cv), "active": float((u > 0).float().mean())}
-    if model.activation.name == "sigmoid":
-        lo, hi = high_curvature_band("sigmoid")
-        a = u.abs()
-        out["in_band"] = float(((a >= lo) & (a <= hi)).float().mean())
-    return out
 
 
 def sensitivity(
@@ -237,8 +194,8 @@ def claim_inputs(runs: Sequence[RunResult], x_eval: Tensor, reading: str | None 
         add("wl-curvature", "wl-curvature", not_tested=bad)
         add("wl-curvature.contrast", "wl-curvature", not_tested=bad)
         return out
-    share_wl = [hidden_statistics(r.model, x_eval)["in_band"] for r in wl]
-    share_plain = [hidden_statistics(r.model, x_eval)["in_band"] for r in plain]
+    share_wl = [run_statistics(r, x_eval)["hidden"]["in_band"] for r in wl]
+    share_plain = [run_statistics(r, x_eval)["hidden"]["in_band"] for r in plain]
     add("wl-curvature", "wl-curvature", values=share_wl, control=share_plain)
     add("wl-curvature.contrast", "wl-curvature", values=[bool(a > b) for a, b in zip(share_wl, share_plain)],
         n_seeds=len(seeds))
@@ -253,12 +210,14 @@ def baselines(D: int, settings: Settings, x: Tensor, seeds: Sequence[int], prima
     a diverged or collapsed model has no Jacobian to speak of)."""
     random = {(act, a): random_baseline(act, D, settings.H, x, seeds, alpha=a)
               for act in ("sigmoid", "relu") for a in (None, settings.alpha)}
-    return random, [tied_baseline(primary0[k].model, x) for k in ("AE.sigmoid", "AE.relu") if not primary0[k].degenerate]
+    return random, [run_statistics(primary0[k], x)["tied_sym"] for k in ("AE.sigmoid", "AE.relu")
+                    if not primary0[k].degenerate]
 
 
 def hidden_by_model(primary0: dict[str, RunResult], x: Tensor) -> dict[str, dict[str, Any]]:
-    """:func:`hidden_statistics` of the four AEs (sigmoid, ReLU; with and without the constraint)."""
-    return {key: hidden_statistics(primary0[key].model, x) for key in ("AE.sigmoid", "AE.sigmoid_wl", "AE.relu", "AE.relu_wl")}
+    """:func:`~conservae_lib.chapters.mnist_symmetricity.symmetry_metrics.hidden_statistics` of the four AEs
+    (sigmoid, ReLU; with and without the constraint), from their models or their result files."""
+    return {key: run_statistics(primary0[key], x)["hidden"] for key in ("AE.sigmoid", "AE.sigmoid_wl", "AE.relu", "AE.relu_wl")}
 
 
 def judge_claims(runs: Mapping[str, Sequence[RunResult]], readings: Mapping[str, Sequence[RunResult]], x_eval: Tensor,

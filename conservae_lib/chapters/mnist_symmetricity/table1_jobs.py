@@ -23,6 +23,7 @@ from .readings import choose_epsilon, epsilon_jobs, lead_reading, primary_readin
 
 __all__ = ["OPTIMIZER_LABELS", "settings_from", "cell_settings", "grid_jobs", "optimizer_settings", "by_optimizer",
            "rifai_jobs", "seeds_from", "variations_from", "sensitivity_jobs", "load_data", "Table1Runs", "train_table1",
+           "adopted_readings",
            "load_check_data", "data_check_jobs", "UNCHOSEN_CAE_WEIGHT"]
 
 #: How the book names the optimisers (``training.OPTIMIZERS``).
@@ -146,7 +147,7 @@ class Table1Runs:
     cells in Table 1's order; ``rifai``: the CAE cells under Rifai's penalty (lead, first seed); ``check_data``,
     ``check_runs``: the data-set check (lead, first seed; None and [] when there is none); ``decay_runs``: the
     weight-decay study (:mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`; lead, first seed); ``every``:
-    every run on the chapter's own data, each once."""
+    every run on the chapter's own data, each once; ``readings``: each optimiser reading's settings."""
 
     eps: dict[str, dict[str, float]]
     eps_rows: list[dict[str, Any]]
@@ -163,6 +164,7 @@ class Table1Runs:
     decay_lambda: float | None
     decay_reading: list[RunResult]
     every: list[RunResult] = field(repr=False)
+    readings: dict[str, Settings] = field(default_factory=dict, repr=False)
 
     @property
     def other_readings(self) -> dict[str, list[RunResult]]:
@@ -172,28 +174,26 @@ class Table1Runs:
                 **({f"weight decay {self.decay_lambda:g}": self.decay_reading} if self.decay_reading else {})}
 
 
-def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
-                 workers: int = 1) -> Table1Runs:
-    """Train what chapter 04 needs, in four stages (each a pool of ``workers`` processes on a CPU):
+def adopted_readings(cfg: Config) -> dict[str, Any] | None:
+    """With ``readings_from`` set, the readings that profile's published run of the chapter chose by its blind
+    rules (``results/<profile>/mnist_symmetricity/summary.json`` of the repository): the primary optimiser(s),
+    the lead, each one's learning rate and ε per CAE cell; None otherwise."""
+    if cfg.readings_from is None:
+        return None
+    from conservae_lib.foundations.files import REPO_ROOT, load_json
 
-    1. the AE cells of every optimiser reading (first seed) and, under every optimiser, the short ε runs;
-       then ε of eq. (10) per optimiser and CAE cell by :func:`~conservae_lib.chapters.mnist_symmetricity.readings.choose_epsilon`
-       against that optimiser's AEs;
-    2. the CAE cells of every optimiser reading (first seed), each with its optimiser's ε; then the primary
-       reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
-    3. the other seeds of every co-primary, and under the lead the second CAE reading (Rifai's penalty) and the
-       sensitivity runs;
-    4. the weight-decay study (lead, first seed, every cell × ``wd_grid``;
-       :mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`), then the other seeds of every cell at the λ
-       of :func:`~conservae_lib.chapters.mnist_symmetricity.ingredients.reading_decay` (the weight-decay reading);
-    5. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
-    """
-    settings = settings_from(cfg)
-    by_opt = optimizer_settings(settings, cfg)
+    path = REPO_ROOT / "results" / cfg.readings_from / "mnist_symmetricity" / "summary.json"
+    if not path.is_file():
+        raise ValueError(f"parameter 'readings_from' names profile {cfg.readings_from!r}, but {path} does not exist; "
+                         f"run the chapter under that profile first.")
+    s = load_json(path)
+    return {"primary": list(s["primary_optimizers"]), "lead": s["lead_optimizer"],
+            "lrs": {o: float(s["settings"][o]["lr"]) for o in s["primary_optimizers"]},
+            "epsilon": {o: dict(s["epsilon"][o]) for o in s["primary_optimizers"]}}
 
-    def train(jobs: Sequence[tuple[RunSpec, Settings, int]], on: MNIST = data) -> list[RunResult]:
-        return train_runs(jobs, on, checkpoint_dir, progress=progress, workers=workers)
 
+def _choose_readings(cfg: Config, by_opt: Mapping[str, Settings], train: Any) -> tuple[Any, ...]:
+    """Stages 1–2 of :func:`train_table1`: ε per optimiser by its rule, then the primary reading(s) and the lead."""
     ae_jobs = [j for st in by_opt.values() for j in grid_jobs(st, [cfg.seed], "AE")]
     eps_jobs = [j for st in by_opt.values() for j in epsilon_jobs(st, cfg.eps_grid, cfg.eps_epochs, cfg.seed)]
     trained = train(ae_jobs + eps_jobs)
@@ -203,20 +203,65 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
     for o in by_opt:
         eps[o], rows = choose_epsilon(ae_by[o], eps_by[o], cfg.eps_epochs, cfg.eps_tolerance)
         eps_rows += [{"optimizer": o, **row} for row in rows]
-    cae_jobs = [j for o, st in by_opt.items() for j in grid_jobs(st, [cfg.seed], "CAE", eps[o])]
-    cae_runs = train(cae_jobs)
+    cae_runs = train([j for o, st in by_opt.items() for j in grid_jobs(st, [cfg.seed], "CAE", eps[o])])
     seed0 = by_optimizer(ae_runs + cae_runs)
     summaries = {o: reading_summary(seed0[o]) for o in by_opt}
     coprimary = primary_readings(summaries)
-    lead = lead_reading(seed0, coprimary)
+    return eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead_reading(seed0, coprimary), ae_runs + cae_runs
+
+
+def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, progress: bool = True,
+                 workers: int = 1, runs_dir: str | Path | None = None, budget_s: float | None = None) -> Table1Runs:
+    """Train what chapter 04 needs, in five stages (each a pool of ``workers`` processes on a CPU):
+
+    1. the AE cells of every optimiser reading (first seed) and, under every optimiser, the short ε runs;
+       then ε of eq. (10) per optimiser and CAE cell by :func:`~conservae_lib.chapters.mnist_symmetricity.readings.choose_epsilon`
+       against that optimiser's AEs;
+    2. the CAE cells of every optimiser reading (first seed), each with its optimiser's ε; then the primary
+       reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
+       with ``readings_from`` (:func:`adopted_readings`) stages 1–2 are that profile's choices and its eight cells;
+    3. the other seeds of every co-primary, and with ``extras`` under the lead the second CAE reading (Rifai's
+       penalty) and the sensitivity runs;
+    4. with ``extras``, the weight-decay study (lead, first seed, every cell × ``wd_grid``;
+       :mod:`~conservae_lib.chapters.mnist_symmetricity.ingredients`), then the other seeds of every cell at the λ
+       of :func:`~conservae_lib.chapters.mnist_symmetricity.ingredients.reading_decay` (the weight-decay reading);
+    5. the data-set check (an extra; lead, first seed) on :func:`load_check_data`'s data.
+
+    With ``runs_dir`` every run is read from its fresh result file there or trained and its file written
+    (:func:`~conservae_lib.chapters.mnist_symmetricity.run_files.train_or_load`, ``budget_s`` seconds at most for
+    starting runs).
+    """
+    import time
+
+    settings = settings_from(cfg)
+    adopted = adopted_readings(cfg)
+    by_opt = ({o: replace(settings, optimizer=o, lr=lr) for o, lr in adopted["lrs"].items()} if adopted
+              else optimizer_settings(settings, cfg))
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+
+    def train(jobs: Sequence[tuple[RunSpec, Settings, int]], on: MNIST = data) -> list[RunResult]:
+        if runs_dir is None:
+            return train_runs(jobs, on, checkpoint_dir, progress=progress, workers=workers)
+        from .run_files import train_or_load
+
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        folder = Path(runs_dir) if on is data else Path(runs_dir) / "data-check"  # a run's name does not say its data
+        return train_or_load(jobs, on, checkpoint_dir, folder, progress=progress, workers=workers, budget_s=left)
+
+    if adopted:
+        eps, eps_rows, eps_runs, lead, coprimary = adopted["epsilon"], [], [], adopted["lead"], adopted["primary"]
+        first = train([j for o, st in by_opt.items() for j in grid_jobs(st, [cfg.seed], eps=eps[o])])
+        seed0 = by_optimizer(first)
+        summaries = {o: reading_summary(seed0[o]) for o in by_opt}
+    else:
+        eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead, first = _choose_readings(cfg, by_opt, train)
     more = [j for o in coprimary for j in grid_jobs(by_opt[o], seeds_from(cfg)[1:], eps=eps[o])]
-    rifai = rifai_jobs(by_opt[lead], cfg.rifai_weight, cfg.seed)
-    trained = train(more + rifai + sensitivity_jobs(by_opt[lead], cfg))
+    rifai = rifai_jobs(by_opt[lead], cfg.rifai_weight, cfg.seed) if cfg.extras else []
+    trained = train(more + rifai + (sensitivity_jobs(by_opt[lead], cfg) if cfg.extras else []))
     every_seed = by_optimizer(sum((seed0[o] for o in coprimary), []) + trained[: len(more)])
-    specs = {s.key: s for s in GRID}
-    per_cell = {k: cell_settings(by_opt[lead], s, eps[lead]) for k, s in specs.items()}
-    decay_runs = train(weight_decay_jobs(per_cell, cfg.wd_grid, cfg.seed))
-    lam = reading_decay(decay_runs, seed0[lead], cfg.eps_tolerance)
+    per_cell = {s.key: cell_settings(by_opt[lead], s, eps[lead]) for s in GRID}
+    decay_runs = train(weight_decay_jobs(per_cell, cfg.wd_grid, cfg.seed)) if cfg.extras else []
+    lam = reading_decay(decay_runs, seed0[lead], cfg.eps_tolerance) if cfg.extras else None
     decay_more = [] if lam is None else train(
         [(spec, st, seed) for seed in seeds_from(cfg)[1:] for spec, st, _ in weight_decay_jobs(per_cell, [lam], seed)])
     decay_reading = [] if lam is None else [r for r in decay_runs if r.settings.weight_decay == lam] + decay_more
@@ -224,8 +269,8 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
     check_runs = train(data_check_jobs(cfg, by_opt[lead], eps[lead]), check_data) if check_data is not None else []
     return Table1Runs(eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead,
                       {o: every_seed[o] for o in coprimary}, trained[len(more): len(more) + len(rifai)], check_data,
-                      check_runs, decay_runs, lam, decay_reading,
-                      ae_runs + eps_runs + cae_runs + trained + decay_runs + decay_more)
+                      check_runs, decay_runs, lam, decay_reading, eps_runs + first + trained + decay_runs + decay_more,
+                      dict(by_opt))
 
 
 def load_check_data(cfg: Config, data: MNIST) -> MNIST | None:

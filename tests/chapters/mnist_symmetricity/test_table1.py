@@ -10,6 +10,7 @@ import torch
 
 from conservae_lib.chapters.mnist_symmetricity import empirical as E
 from conservae_lib.chapters.mnist_symmetricity import report as T
+from conservae_lib.chapters.mnist_symmetricity import symmetry_metrics as SM
 from conservae_lib.chapters.mnist_symmetricity import table1 as T1
 from conservae_lib.data.mnist import MNIST, load_mnist
 from conservae_lib.core.models import AutoEncoder
@@ -26,7 +27,7 @@ def test_tied_model_scores_exactly_one_and_random_untied_about_half():
     x = torch.rand(64, 784)
     tied = AutoEncoder(784, 100, "sigmoid", tied=True, seed=0)
     assert abs(E.symmetricity_metrics(tied, x)["jac_sym"] - 1.0) < 1e-6
-    assert abs(T1.tied_baseline(AutoEncoder(784, 100, "relu", seed=1), x) - 1.0) < 1e-6
+    assert abs(SM.tied_baseline(AutoEncoder(784, 100, "relu", seed=1), x) - 1.0) < 1e-6
     rand = T1.random_baseline("sigmoid", 784, 100, x, seeds=[0, 1])
     assert np.all(np.abs(rand - 0.5) < 0.03)  # what "no conservativeness" looks like
 
@@ -56,7 +57,7 @@ def test_paper_table1_comes_from_the_ledger_and_a_column_per_data_set():
 
 
 def test_high_curvature_band_brackets_the_sigmoids_curvature_peak():
-    lo, hi = T1.high_curvature_band()
+    lo, hi = SM.high_curvature_band()
     peak = math.log(2 + math.sqrt(3))
     assert lo < peak < hi
 
@@ -70,8 +71,11 @@ def test_high_curvature_band_brackets_the_sigmoids_curvature_peak():
 def test_filter_cosines_and_hidden_statistics():
     m = AutoEncoder(784, 10, "sigmoid", tied=True, seed=0)
     assert np.allclose(E.filter_cosines(m), 1.0)
-    stats = T1.hidden_statistics(m, torch.rand(5, 784))
-    assert stats["u"].shape == (50,) and 0 <= stats["in_band"] <= 1 and stats["hprime_cv"] >= 0
+    stats = SM.hidden_statistics(m, torch.rand(5, 784))
+    assert 0 <= stats["in_band"] <= 1 and stats["hprime_cv"] >= 0
+    edges, density = np.array(stats["u_hist"]["edges"]), np.array(stats["u_hist"]["density"])
+    assert len(edges) == SM.HISTOGRAM_BINS + 1 and edges[0] <= -6 and edges[-1] >= 6
+    assert math.isclose(float((density * np.diff(edges)).sum()), 1.0, rel_tol=1e-9)  # a density over all 50 values
 
 
 def test_sensitivity_reuses_the_reference_run(tiny, tmp_path):
