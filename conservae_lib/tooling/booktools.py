@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .notebook_files import REPO_ROOT
+from .notebook_files import REPO_ROOT, read_config, repository
 #: ``html_extra_path`` entry (relative to ``book/``); its contents land at the site's root.
 EXTRA_DIR = REPO_ROOT / "book" / "_vendor"
 #: Where MathJax goes: served as ``_static/mathjax/`` (``mathjax_path: mathjax/tex-mml-chtml.js``).
@@ -106,18 +106,17 @@ def toc_docnames(root: Path = REPO_ROOT) -> list[str]:
 
 
 def colab_url(docname: str, root: Path = REPO_ROOT) -> str:
-    """The Colab address of a notebook page, from ``repository`` in ``_config.yml``.
+    """The Colab address of a notebook page, from ``repository`` in ``_config.yml``
+    (:func:`conservae_lib.tooling.notebook_files.repository`, the one place the URL is written).
 
     ``https://colab.research.google.com/github/<org>/<repo>/blob/<branch>/<path_to_book>/<docname>.ipynb``
     """
-    import yaml
-
-    config = yaml.safe_load((root / "_config.yml").read_text())
-    repo = config["repository"]
-    slug = repo["url"].rstrip("/").split("github.com/", 1)[-1]
+    config = read_config(root)
+    url, branch = repository(root)
+    slug = url.split("github.com/", 1)[-1]
     base = config.get("launch_buttons", {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
-    book = repo.get("path_to_book", "book").strip("/")
-    return f"{base}/github/{slug}/blob/{repo.get('branch', 'main')}/{book}/{docname}.ipynb"
+    book = config["repository"].get("path_to_book", "book").strip("/")
+    return f"{base}/github/{slug}/blob/{branch}/{book}/{docname}.ipynb"
 
 
 def build_book(dest: Path, root: Path = REPO_ROOT, jupyter_book: str | None = None) -> Path:

@@ -1,8 +1,9 @@
 """The book's notebooks as files: the Jupytext sources, the Colab install cell, the executed notebook.
 
 * :func:`notebook_sources`, :func:`chapter_name` — ``notebooks/NN_name.md`` and the chapter it is;
-* :func:`load_source` — a source as a notebook, with the hidden Colab install cell first (built from
-  the repository URL in ``_config.yml``, so the URL lives in one place);
+* :func:`repository`, :func:`colab_install_code`, :func:`load_source` — the repository's URL and branch (from
+  ``_config.yml``, the one place they are written), the hidden Colab cell built from them (it clones the
+  repository and works inside it), and a source as a notebook with that cell first;
 * :func:`normalize`, :func:`dumps` — an executed notebook made deterministic (stable cell ids, no
   timestamps, the injected parameters cell hidden) and written the same way every time;
 * :func:`recorded` — what an executed notebook's metadata says it was made from.
@@ -50,16 +51,50 @@ def read_config(root: Path = REPO_ROOT) -> dict[str, Any]:
     return yaml.safe_load((root / "_config.yml").read_text())
 
 
-def colab_install_code(root: Path = REPO_ROOT) -> str:
-    """The first cell of every executed notebook: installs the package in Colab only."""
+#: Environment variables the Colab cell reads: the repository to clone (default: ``repository.url`` of
+#: ``_config.yml``) and its branch (default: ``repository.branch``). Setting the first one also runs the cell
+#: outside Colab (without its ``pip install``), which is how the tests run it against a local clone.
+REPOSITORY_ENV, BRANCH_ENV = "CONSERVAE_REPOSITORY", "CONSERVAE_BRANCH"
+
+
+def repository(root: Path = REPO_ROOT) -> tuple[str, str]:
+    """The repository's URL (no trailing slash) and branch, from ``repository`` in ``_config.yml`` — the one
+    place they are written; the Colab buttons (:func:`conservae_lib.tooling.booktools.colab_url`) and the Colab
+    cell (:func:`colab_install_code`) are built from them."""
     repo = read_config(root)["repository"]
-    url, branch = repo["url"].rstrip("/"), repo.get("branch", "main")
-    return (
-        "# Colab only: install conservae_lib (this cell is hidden in the book).\n"
-        "import sys\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    %pip install -q \"conservae_lib @ git+{url}@{branch}\"\n"
-    )
+    return repo["url"].rstrip("/"), str(repo.get("branch", "main"))
+
+
+def colab_install_code(root: Path = REPO_ROOT) -> str:
+    """The first cell of every executed notebook. In Colab (or when ``$CONSERVAE_REPOSITORY`` is set) and
+    outside a checkout, it clones the repository (:func:`repository`, or the environment's
+    :data:`REPOSITORY_ENV`/:data:`BRANCH_ENV`) into ``./<name>``, installs it with ``pip install -e`` (Colab
+    only: it brings the dependencies Colab lacks), puts it first on ``sys.path`` and makes it the working
+    directory, so that the chapter reads the published ``results/`` and the data paths as in the book.
+    Inside a checkout, and outside Colab, it does nothing and prints nothing."""
+    url, branch = repository(root)
+    name = url.rsplit("/", 1)[-1].removesuffix(".git") or "conservae"
+    return f"""\
+# Colab: work inside a checkout of the repository, so that this chapter reads the published results
+# (results/) and the data paths as the book does. Does nothing in a checkout or outside Colab.
+def _conservae_checkout():
+    import os, pathlib, subprocess, sys
+    here = pathlib.Path.cwd().resolve()
+    if not ("google.colab" in sys.modules or "{REPOSITORY_ENV}" in os.environ) or any(
+            (p / "_config.yml").is_file() and (p / "conservae_lib").is_dir() for p in (here, *here.parents)):
+        return
+    top = here / "{name}"
+    if not (top / "conservae_lib").is_dir():
+        url = os.environ.get("{REPOSITORY_ENV}", "{url}")
+        branch = os.environ.get("{BRANCH_ENV}", "{branch}")
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", branch, url, str(top)], check=True)
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(top)], check=True)
+    sys.path.insert(0, str(top))
+    os.chdir(top)
+_conservae_checkout()
+del _conservae_checkout
+"""
 
 
 def load_source(source: Path, root: Path = REPO_ROOT):

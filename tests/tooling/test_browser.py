@@ -5,8 +5,9 @@ the session fixture ``site`` of ``conftest.py``), serves ``_build/html`` over HT
 visits every page of the table of contents with every request leaving localhost blocked, on a
 desktop (1366 px wide) and on a phone (390 px). The tests below then check what a reader would see:
 no console errors, no failed or external requests, rendered math, loaded images, working internal
-links, Colab buttons that open the page's own notebook, numbered and captioned figures, and no
-page that scrolls sideways on the phone. Screenshots of the landing page and of one chapter go to
+links, Colab buttons that open the page's own notebook, numbered and captioned figures; and, at both widths,
+no page that scrolls sideways, no truncated table or printed line, figure text of at least 8 CSS px, no
+parameters wall before a page's first text, and no undefined abbreviation on the scorecard. Screenshots of the landing page and of one chapter go to
 ``artifacts/``, and one of every page at both widths to ``artifacts/screens/`` (git-ignored).
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ PHONE = {"width": 390, "height": 844}
 #: Chapters whose figures are being converted elsewhere: their figures are not checked yet (the same
 #: list as tests/tooling/test_figures.py, which checks the chapter sources).
 FIGURES_NOT_YET = ("notebooks/07_mnist_conservative_part", "notebooks/90_scorecard")
+SCORECARD = "notebooks/90_scorecard"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,6 +63,14 @@ class Visit:
     figures_unnumbered: list[str] = field(default_factory=list)  # ids of figures without "Fig. N" and a caption
     figures_shrunk: list[str] = field(default_factory=list)  # figure images shown at under 90 % of their size
     sideways: str | None = None  # on the phone: how far the page scrolls sideways, and what sticks out
+    sideways_desktop: str | None = None  # the same on the desktop
+    # what a reader cannot read, per width ("1366" / "390" → the problems found there)
+    truncated_tables: dict[str, list[str]] = field(default_factory=dict)  # pandas "…" rows, columns or cells
+    cut_lines: dict[str, list[str]] = field(default_factory=dict)  # printed output wider than its column
+    small_text: dict[str, list[str]] = field(default_factory=dict)  # figures whose smallest text is under 8 CSS px
+    before_text: str | None = None  # what comes first after the h1 when it is a code cell (a parameters wall)
+    undefined: list[str] = field(default_factory=list)  # abbreviations on the scorecard missing from its glossary
+    found_top: float | None = None  # the landing page: where "What we found" starts on the desktop (CSS px)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -103,7 +113,7 @@ _PAGE_FACTS = """() => {
     math_errors: document.querySelectorAll('mjx-merror').length,
     images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth, i.naturalHeight]),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
-    scorecard: Array.from(document.querySelectorAll('.scorecard table tbody tr td:first-child code'))
+    scorecard: Array.from(document.querySelectorAll('.scorecard-claims table tbody tr td:last-child details code:first-of-type'))
                     .map(e => e.textContent.trim()),
   };
 }"""
@@ -134,6 +144,69 @@ _SIDEWAYS = """() => {
     .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : ''} (right ${Math.round(e.getBoundingClientRect().right)})`);
   return {scroll: doc.scrollWidth, inner: inner, out: out.slice(0, 5)};
 }"""
+
+
+#: What a reader cannot read on the page (both widths). A table is truncated when a cell, row or column
+#: header is pandas' ellipsis or a cell ends with one (max_colwidth); an output line is cut when its <pre> is
+#: wider than its box by more than 4 px — even where the <pre> scrolls, printed results must not hide to the
+#: right; a figure's smallest text at its shown size is shown/natural width × the figures' smallest font
+#: (``plotting.MIN_FONT_PT`` at ``plotting.DPI``, in CSS px).
+_READING_FACTS = r"""(minPx) => {
+  const art = document.querySelector('article') || document.body;
+  const ell = /^(\.\.\.|…)$/;
+  const tables = Array.from(art.querySelectorAll('table')).map((t, i) => {
+    const cells = Array.from(t.querySelectorAll('td, th')).map(c => c.textContent.trim());
+    const bad = cells.filter(c => ell.test(c) || /\S(\.\.\.|…)$/.test(c));
+    return bad.length ? `table ${i + 1}: ${bad.slice(0, 3).join(' | ')}` : null;
+  }).filter(x => x);
+  const cut = Array.from(art.querySelectorAll('.cell_output pre, .output pre'))
+    .filter(p => p.getClientRects().length && p.scrollWidth > p.clientWidth + 4)
+    .map(p => `${p.textContent.trim().split('\n').find(l => l.length > 0).slice(0, 60)} (${p.scrollWidth} > ${p.clientWidth} px)`);
+  const small = Array.from(art.querySelectorAll('figure img')).filter(i => i.naturalWidth > 0)
+    .map(i => [i, i.getBoundingClientRect().width / i.naturalWidth * minPx])
+    .filter(([i, px]) => px < 8)
+    .map(([i, px]) => `${(i.closest('figure').id || i.src.split('/').pop())} (${px.toFixed(1)} px)`);
+  return {tables, cut, small};
+}"""
+
+#: The first element after the page's h1 that a reader sees, when it is a code cell (folded or not).
+_FIRST_AFTER_H1 = r"""() => {
+  const h1 = document.querySelector('article h1');
+  if (!h1) return null;
+  let e = h1.nextElementSibling;
+  while (e && (!e.getClientRects().length || e.getBoundingClientRect().height === 0 || e.tagName === 'SPAN')) {
+    e = e.nextElementSibling;
+  }
+  if (!e) return null;
+  return e.matches('div.cell, div.highlight, pre') ? (e.className + ': ' + e.textContent.trim().slice(0, 60)) : null;
+}"""
+
+#: The scorecard's visible text with every fold opened (a fold is one click away), without code and math.
+_OPEN_TEXT = r"""() => {
+  document.querySelectorAll('article details').forEach(d => d.open = true);
+  const art = document.querySelector('article').cloneNode(true);
+  art.querySelectorAll('code, pre, mjx-container, .math, script, style').forEach(e => e.remove());
+  return art.textContent;
+}"""
+
+
+#: Where the landing page's "What we found" heading and its first finding end (the lower of the two), in CSS px.
+_FOUND_TOP = r"""() => {
+  const h = Array.from(document.querySelectorAll('article h2')).find(e => e.textContent.includes('What we found'));
+  if (!h) return null;
+  const first = h.parentElement.querySelector('li');
+  return Math.max(h.getBoundingClientRect().bottom, first ? first.getBoundingClientRect().top + 20 : 0);
+}"""
+
+
+def _reading_problems(page, visit: Visit, width: int) -> None:
+    """Record what a reader cannot read at this width (:data:`_READING_FACTS`)."""
+    from conservae_lib.presentation import plotting
+
+    facts = page.evaluate(_READING_FACTS, plotting.MIN_FONT_PT * plotting.DPI / 72)
+    for attr, key in (("truncated_tables", "tables"), ("cut_lines", "cut"), ("small_text", "small")):
+        if facts[key]:
+            getattr(visit, attr)[str(width)] = facts[key]
 
 
 def _screen_name(docname: str, width: int) -> str:
@@ -204,6 +277,15 @@ def visits(site, server, browser) -> dict[str, Visit]:
         visit.links = facts["links"]
         visit.colab = [href for href in facts["links"] if "colab.research.google.com" in href]
         visit.scorecard_ids = facts["scorecard"]
+        _reading_problems(page, visit, DESKTOP["width"])
+        visit.before_text = page.evaluate(_FIRST_AFTER_H1)
+        wide = page.evaluate(_SIDEWAYS)
+        if wide["scroll"] > wide["inner"] + 1:
+            visit.sideways_desktop = f"scrollWidth {wide['scroll']} > {wide['inner']}: {', '.join(wide['out']) or '?'}"
+        if docname == SCORECARD:
+            from conservae_lib.chapters.scorecard import words
+
+            visit.undefined = sorted(words.abbreviations(page.evaluate(_OPEN_TEXT)) - set(words.GLOSSARY))
         if docname.startswith("notebooks/"):
             # the reader's path: click the launch (rocket) button, the Colab entry appears
             toggle = page.locator(".dropdown-launch-buttons button.dropdown-toggle")
@@ -215,6 +297,7 @@ def visits(site, server, browser) -> dict[str, Visit]:
                     visit.colab_visible = entry.first.get_attribute("href")
         if docname == booktools.toc_docnames(ROOT)[0]:
             page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+            visit.found_top = page.evaluate(_FOUND_TOP)
         elif chapter_shot is None and docname.startswith("notebooks/"):
             chapter_shot = ARTIFACTS / f"chapter-{Path(docname).name}.png"
             page.screenshot(path=str(chapter_shot), full_page=False)
@@ -233,6 +316,7 @@ def _visit_on_a_phone(browser, server: str, visits: dict[str, Visit]) -> None:
         page = context.new_page()
         page.goto(visit.url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
         _wait_until_ready(page)
+        _reading_problems(page, visit, PHONE["width"])
         wide = page.evaluate(_SIDEWAYS)
         if wide["scroll"] > wide["inner"] + 1:
             visit.sideways = f"scrollWidth {wide['scroll']} > {wide['inner']}: {', '.join(wide['out']) or '?'}"
@@ -350,5 +434,47 @@ def test_scorecard_page_shows_every_item_of_the_paper(visits):
     from conservae_lib.chapters.scorecard import rows as scorecard_data
 
     pages = {d: v.scorecard_ids for d, v in visits.items() if v.scorecard_ids}
-    assert list(pages) == ["notebooks/90_scorecard"], list(pages)
-    assert pages["notebooks/90_scorecard"][: len(scorecard_data.REGISTRY)] == scorecard_data.registry_ids()
+    assert list(pages) == [SCORECARD], list(pages)
+    assert pages[SCORECARD] == scorecard_data.registry_ids()
+
+
+def test_no_page_scrolls_sideways_on_a_desktop(visits):
+    assert not _report(visits, "sideways_desktop")
+
+
+def test_no_table_is_truncated(visits):
+    """No pandas ellipsis ("…" or "...") as a row, a column or the end of a cell, at either width."""
+    assert not _report(visits, "truncated_tables")
+
+
+def test_no_printed_line_runs_off_the_column(visits):
+    """A printed output whose <pre> is wider than its box by more than 4 px is cut for the reader, even where
+    the <pre> scrolls: results are printed to be read, so outputs wrap (book/_static/conservae.css)."""
+    assert not _report(visits, "cut_lines")
+
+
+def test_figure_text_is_at_least_8_css_px_at_its_shown_size(visits):
+    """shown width / natural width × MIN_FONT_PT × DPI / 72 ≥ 8 CSS px for every figure, desktop and phone
+    (on a phone a figure keeps a readable width and scrolls inside itself)."""
+    checked = {d: v for d, v in visits.items() if d not in FIGURES_NOT_YET}
+    assert not {d: v.small_text for d, v in checked.items() if v.small_text}
+
+
+def test_no_parameters_wall_before_the_first_headings_text(visits):
+    """The first thing a reader sees after a page's title is prose, not a (folded) code cell."""
+    assert not _report(visits, "before_text")
+
+
+def test_every_abbreviation_on_the_scorecard_is_defined(visits):
+    """Every abbreviation-like word on the scorecard, its folds opened, is in the page's glossary
+    (``conservae_lib.chapters.scorecard.words.GLOSSARY``, shown on the page)."""
+    assert SCORECARD in visits
+    assert not visits[SCORECARD].undefined
+
+
+def test_the_landing_pages_first_screen_states_the_findings(visits):
+    """On a 1366 × 900 desktop, "What we found" and the start of its first finding are on the first screen."""
+    top = visits[booktools.toc_docnames(ROOT)[0]].found_top
+    assert top is not None, "the landing page has no 'What we found' section"
+    assert top < DESKTOP["height"], f"'What we found' starts {top:.0f} px down, below the first screen"
+

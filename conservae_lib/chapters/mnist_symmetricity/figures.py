@@ -19,7 +19,7 @@ from conservae_lib.presentation import plotting
 
 Tensor = torch.Tensor
 
-__all__ = ["plot_fig2", "plot_filter_grid", "plot_fig1", "plot_hidden_distributions", "plot_epsilon", "plot_readings",
+__all__ = ["full_fig2_figure", "plot_fig2", "plot_filter_grid", "plot_fig1", "plot_hidden_distributions", "plot_epsilon", "plot_readings",
            "epsilon_figure", "readings_figure", "fig2_figure", "hidden_figure"]
 
 _COLORS = {"AE": "tab:blue", "CAE": "tab:red"}
@@ -195,6 +195,17 @@ def fig2_figure(by_reading: Mapping[str, Sequence[RunResult]]) -> plt.Figure:
         first = axes[0, 0] if first is None else first
     handles, labels = first.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+@plotting.book_figure
+def full_fig2_figure(runs: Sequence[RunResult]) -> plt.Figure:
+    """:func:`fig2_figure` of the ``full`` profile's finished runs (full MNIST), or a note that none has finished."""
+    if runs:
+        return fig2_figure({f"full MNIST, {len(runs)} finished run(s)": runs})
+    fig, ax = plotting.column_figure(1, 1, height=1.2)
+    ax[0, 0].axis("off")
+    ax[0, 0].text(0.5, 0.5, "no full-MNIST run has finished yet", ha="center", va="center")
     return fig
 
 

@@ -30,11 +30,11 @@ import torch
 from conservae_lib.core.models import AutoEncoder
 from conservae_lib.data.mnist import MNIST
 from conservae_lib.foundations.files import load_json, save_json
-from .empirical import RunResult, RunSpec, Settings, run_tag, train_run
+from .empirical import GRID, RunResult, RunSpec, Settings, run_tag, train_run
 from .symmetry_metrics import hidden_statistics, tied_baseline
 
 __all__ = ["FIGURE1_CELL", "FIGURE1_FILTERS", "RUN_FILE_FORMAT", "CANARY_RTOL", "training_canary", "model_statistics", "save_run",
-           "load_run", "fresh_run", "run_statistics", "run_filters", "train_or_load", "BudgetSpent"]
+           "load_run", "fresh_run", "published_runs", "run_statistics", "run_filters", "train_or_load", "BudgetSpent"]
 
 #: The cell whose filters Figure 1 draws, and how many: only its run files carry filters (float16).
 FIGURE1_CELL: str = "AE.sigmoid"
@@ -124,6 +124,19 @@ def load_run(path: str | Path, spec: RunSpec, settings: Settings) -> RunResult:
     d = load_json(path)
     return RunResult(spec, int(d["seed"]), settings, d["records"], None, failure=d.get("failure"),
                      statistics=d["statistics"])
+
+
+def published_runs(profile: str = "full") -> list[RunResult]:
+    """Every run whose result file ``profile`` has published so far (``results/<profile>/mnist_symmetricity/runs``,
+    data-set check runs aside), in Table 1's order then by seed, without models; none when it has none."""
+    from conservae_lib.presentation.results import results_root
+
+    order = [s.key for s in GRID]
+    runs = []
+    for path in sorted((results_root() / profile / "mnist_symmetricity" / "runs").glob("*.json")):
+        d = load_json(path)
+        runs.append(load_run(path, next(s for s in GRID if s.key == d["config"]), Settings(**d["settings"])))
+    return sorted(runs, key=lambda r: (order.index(r.spec.key), r.seed))
 
 
 def fresh_run(folder: str | Path, spec: RunSpec, settings: Settings, data: MNIST, seed: int) -> RunResult | None:

@@ -1,144 +1,38 @@
 """The performance appendix's tables, figure and sentences, made from measurements taken elsewhere.
 
-Presentation only: the numbers come from :mod:`conservae_lib.chapters.performance.benchmark` (Jacobian metrics),
-:mod:`conservae_lib.chapters.performance.training_speed` (the training step, the pool of processes) and
-:mod:`conservae_lib.chapters.performance.book_runs` (each chapter's time, a device record); everything printed goes
-through :mod:`conservae_lib.presentation.report`, so a re-execution prints the same text.
+Presentation only: the numbers come from :mod:`conservae_lib.chapters.performance.benchmark` (Jacobian metrics) and
+:mod:`conservae_lib.chapters.performance.training_speed` (the training step, the pool of processes); everything
+printed goes through :mod:`conservae_lib.presentation.report`, so a re-execution prints the same text. The book's
+own runs (time per chapter, a device record) are shown by :mod:`conservae_lib.chapters.performance.runs_report`.
 
-Chapter: appendix *Performance* (``notebooks/91_performance.md``), in its order: the machine,
-time per chapter, the same book on a GPU, one-layer metrics, deep models, training.
+Chapter: appendix *Performance* (``notebooks/91_performance.md``), in its order: the machine, one-layer metrics,
+deep models, training.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from conservae_lib.presentation import plotting
 from conservae_lib.presentation.report import fmt, fmt_pct, fmt_small, frame
 from .training_speed import step_flops
 
 __all__ = [
-    "machine_line", "chapter_summary", "chapter_table", "chapter_figure", "device_summary", "time_rows",
-    "time_table", "verdict_summary", "claims_table", "device_speed", "metrics_summary",
+    "machine_line", "metrics_summary",
     "metrics_speedup", "metrics_rows", "metrics_table", "deep_summary", "deep_speedup", "deep_rows", "deep_table",
     "step_summary", "training_speedup", "training_rows", "training_table", "metric_cost", "pool_summary",
 ]
 
-Row = dict[str, Any]
 
 
 def _fmt_s(x: float) -> str:
     return f"{fmt(x, 3)} s"
 
 
-def _minutes(rows: Sequence[Row]) -> str:
-    return fmt(sum(r["wall_s"] for r in rows) / 60, 3)
-
-
-# ----------------------------------------------------------------------------- the machine, the book
+# ----------------------------------------------------------------------------- the machine
 def machine_line(info: dict[str, Any]) -> str:
     """What the page was measured on, from :func:`conservae_lib.training.runtime.machine`."""
     return f"measured on: {info['device']} with {info['torch_threads']} torch threads; torch {info['torch']}"
-
-
-def chapter_summary(timed: Sequence[Row]) -> str:
-    """Total execution time of the timed chapters (:func:`conservae_lib.chapters.performance.book_runs.chapter_timings`
-    rows with a wall time) against the paper profile's budget, or why there are none."""
-    if not timed:
-        return "No executed notebooks with timings next to this installation (e.g. in Colab)."
-    return f"total: {_minutes(timed)} min over {len(timed)} notebooks (budget for the paper profile: 25 min)"
-
-
-def chapter_table(timed: Sequence[Row]) -> pd.DataFrame | None:
-    """Per timed chapter: profile, wall time, share of the total, device, training time summed
-    over runs; None when no chapter is timed."""
-    if not timed:
-        return None
-    total = sum(r["wall_s"] for r in timed)
-    return frame([
-        {"notebook": r["notebook"], "profile": r["profile"] or "?", "wall time": _fmt_s(r["wall_s"]),
-         "share": fmt_pct(r["wall_s"] / total), "device": r["device"] or "?",
-         "training, summed over runs": _fmt_s(r["train_s"]) if r["train_s"] is not None else "—"}
-        for r in timed
-    ], index="notebook")
-
-
-@plotting.book_figure
-def chapter_figure(timed: Sequence[Row]) -> plt.Figure:
-    """Horizontal bars: each timed chapter's wall time in minutes, in book order from the top (a note
-    in an empty panel when no chapter is timed, so that the page's figure always exists)."""
-    fig, axes = plotting.column_figure(height=0.3 * len(timed) + 1.2)
-    ax = axes[0, 0]
-    if timed:
-        ax.barh([r["notebook"] for r in timed][::-1], [r["wall_s"] / 60 for r in timed][::-1], color="tab:blue")
-    else:
-        ax.text(0.5, 0.5, "no chapter is timed yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("wall time (min)")
-    fig.tight_layout()
-    return fig
-
-
-# ----------------------------------------------------------------------------- the book on another device
-def device_summary(record: dict[str, Any] | None, timed: Sequence[Row], profile: str, stale: str | None = None) -> str:
-    """The device record's machine, command, note and total time beside this machine's; or that
-    none is recorded for ``profile``. A ``stale`` record (why) is named with its date and command only, its note
-    marked as the record's own words, and no total is set beside this machine's."""
-    if record is None:
-        return f"No run on another device is recorded for the {profile!r} profile ({profile}.json)."
-    there = [r for r in record["chapters"] if r["wall_s"] is not None]
-    lines = [f"device: {record['device']} (torch {record['torch']}, CUDA {record['cuda']}), run of {record['date']}",
-             f"command: {record['command']}"]
-    if record.get("note"):
-        lines.append(f"{'the record’s own note, from when it was made' if stale else 'note'}: {record['note']}")
-    if not stale:
-        lines.append(f"total: {_minutes(timed)} min here, {_minutes(there)} min on the device")
-    return "\n".join(lines)
-
-
-def time_rows(here: Sequence[Row], there: Sequence[Row]) -> list[dict[str, str]]:
-    """Per notebook: wall time in two runs (this machine's pages, a device record's) and the ratio."""
-    other = {r["notebook"]: r for r in there}
-    rows = []
-    for r in here:
-        o = other.get(r["notebook"], {})
-        a, b = r.get("wall_s"), o.get("wall_s")
-        rows.append({"notebook": r["notebook"],
-                     "here": "—" if a is None else _fmt_s(a), "device": "—" if b is None else _fmt_s(b),
-                     "here / device": "—" if not (a and b) else f"{fmt(a / b, 3)}×"})
-    return rows
-
-
-def time_table(timed: Sequence[Row], record: dict[str, Any]) -> pd.DataFrame:
-    """:func:`time_rows` of this machine's timed chapters against a device record's, by notebook."""
-    return frame(time_rows(timed, record["chapters"]), index="notebook")
-
-
-def verdict_summary(rows: Sequence[Row]) -> str:
-    """How many of the :func:`~conservae_lib.chapters.performance.book_runs.claim_rows` get the same verdict on both
-    machines; what the table shows."""
-    same = sum(r["same verdict"] for r in rows)
-    return (f"{same} of {len(rows)} claims get the same verdict on both machines\n"
-            "the Table 1 cells, and every claim whose verdict differs:")
-
-
-def claims_table(rows: Sequence[Row]) -> pd.DataFrame:
-    """The :func:`~conservae_lib.chapters.performance.book_runs.claim_rows` of Table 1 and those whose verdict differs,
-    numbers to 4 significant digits."""
-    return frame([{k: (fmt(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows
-                  if not r["same verdict"] or r["claim"].startswith("table1")], index="claim")
-
-
-def device_speed(record: dict[str, Any]) -> str | None:
-    """The device's Gram-path speed-up and ``training.fit``'s share of its matmul floor, from the
-    performance page's measurements in the record; None when it holds none."""
-    gpu = record.get("benchmark") or {}
-    if not (gpu.get("metrics") and gpu.get("training")):
-        return None
-    return (f"on the device: Gram-path sym(J) {fmt(gpu['metrics']['speedup']['symmetricity_vs_vmap_jacrev'], 3)}× "
-            f"faster than vmap(jacrev) (float64, {gpu['metrics']['n_points']} points); training.fit at "
-            f"{fmt_pct(gpu['training']['fraction_of_matmul']['fit'])} of its matmul floor")
 
 
 # ----------------------------------------------------------------------------- Jacobian metrics
@@ -292,36 +186,3 @@ def pool_summary(result: dict[str, Any]) -> str:
             f"(epoch {fmt(r['epoch_s']['alone'], 3)} s alone, {fmt(r['epoch_s']['pool_per_process'], 3)} s "
             f"per process in the pool); largest weight difference between the two ways: "
             f"{r['max_weight_difference']:.1e}")
-
-
-# ----------------------------------------------------------------------------- what a cell shows
-def show_chapter_timings(timed: Sequence[Row]) -> None:
-    """Print the chapters' wall-time sentence and, when any chapter was timed, display their table (the
-    page's figure is :func:`chapter_figure`, glued by the chapter)."""
-    from IPython.display import display
-
-    print(chapter_summary(timed))
-    if timed:
-        display(chapter_table(timed))
-
-
-def show_device_comparison(record: dict[str, Any] | None, timed: Sequence[Row], claim_rows: Sequence[Row],
-                           profile: str, stale: str | None = None) -> None:
-    """Print what the device record says (or that there is none); with a record, display the wall times
-    here and there, the verdicts on the speed claims (``claim_rows``) and the device's speed-up — unless the
-    record is ``stale`` (why, from :func:`conservae_lib.chapters.performance.book_runs.stale_record`): then only that."""
-    from IPython.display import display
-
-    print(device_summary(record, timed, profile, stale))
-    if record is None:
-        return
-    if stale:
-        print(f"This record is kept out of every comparison: {stale}, so its times and verdicts belong to code that "
-              "no longer runs here. A fresh run on a GPU (benchmarks/device_check.py) replaces it.")
-        return
-    display(time_table(timed, record))
-    print(verdict_summary(claim_rows))
-    display(claims_table(claim_rows))
-    speed = device_speed(record)
-    if speed:
-        print(speed)

@@ -9,25 +9,24 @@ calls :func:`prepare_page` once (it writes ``scorecard.json`` and checks the row
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from conservae_lib.claims import ledger
 from conservae_lib.presentation import report
 from conservae_lib.presentation.glue import glue
-from conservae_lib.presentation.verdicts import format_ours, format_paper, in_unit, md_escape
-from conservae_lib.claims.ledger_rules import Count, Trend, is_finite_number
-from .rows import DATASETS, Row, check, collect, export, finding_rows, paper_rows, tally
+from conservae_lib.presentation.verdicts import md_escape
+from .findings import chapter_links, part_finding
+from .rows import DATASETS, Row, check, collect, export, paper_rows, tally
 from .sources import CHAPTER_NOTEBOOKS, REPO_ROOT, chapter_titles, linkable_labels
+from .tables import book_findings_markdown, claims_markdown, extras_markdown, glossary_markdown, tally_markdown
 
 __all__ = [
-    "collect", "Page", "prepare_page", "glue_values", "chapter_finding", "show_findings", "show_tally", "show_claims", "show_extras", "show_book_findings",
-    "show_provenance",
-    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_book_findings", "render_tally", "tally_frame",
+    "collect", "DATASETS", "Page", "prepare_page", "glue_values", "chapter_finding", "show_findings", "show_tally",
+    "show_glossary", "show_claims", "show_extras", "show_book_findings", "show_provenance",
+    "provenance", "provenance_frame", "render_markdown", "render_extras", "render_book_findings", "render_tally",
 ]
 
 
@@ -73,85 +72,58 @@ def glue_values(page: Page) -> None:
     glue("provenance", provenance_frame(page.origin, page.profile), display=False)
 
 
-#: How many claims a finding names one by one before it says "and k more".
-NAMED = 4
-
-
 def chapter_finding(rows: Sequence[Row], chapter: str) -> str:
-    """What one chapter found, in words, from its rows (the paper's claims it judges, each number counted once):
-    how many claims have each verdict, then which do not hold — each by where it stands in the paper, with our
-    value and the paper's — and which could not be tested. Plain text, no markup, so any page can glue it."""
-    mine = [r for r in paper_rows(rows) if r.chapter == chapter and (r.claim is None or r.claim.counted)]
-    if not mine:
-        return "no claims"
-    if all(r.status in ("not run", "not written") for r in mine):
-        return f"not run yet under this profile ({len(mine)} claims wait for it)."
-    counts = {v: sum(r.verdict == v for r in mine) for v in ledger.VERDICTS}
-    text = (f"{len(mine)} claim{'s' if len(mine) != 1 else ''}: "
-            + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".")
+    """What one chapter found, in plain sentences without markup or abbreviations (what holds, what does not
+    with ours beside the paper's, what cannot be decided, why): :func:`conservae_lib.chapters.scorecard.findings.part_finding`."""
+    return part_finding(rows, chapter)
 
-    def name(r: Row) -> str:  # a table cell by its place in the table, any other claim in our words
-        return r.id if r.claim is None else r.claim.where if r.claim.kind == "table cell" else r.claim.statement
 
-    def named(rs: Sequence[Row], with_values: bool) -> str:
-        def values(r: Row) -> str:
-            if not with_values or r.claim is None:
-                return ""
-            return f" (ours {format_ours(r)}" + ("" if r.claim.paper is None else f", the paper {format_paper(r.claim)}") + ")"
-        return "; ".join(name(r) + values(r) for r in rs[:NAMED]) + (f"; and {len(rs) - NAMED} more" if len(rs) > NAMED else "")
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
 
-    holds = [r for r in mine if r.verdict == ledger.REPRODUCED]
-    fails = [r for r in mine if r.verdict == ledger.NOT_REPRODUCED]
-    untested = [r for r in mine if r.verdict in (ledger.NOT_TESTED, ledger.UNINFORMATIVE)]
-    if holds:
-        text += " Holds: " + named(holds, False) + "."
-    if fails:
-        text += " Does not hold here: " + named(fails, True) + "."
-    if untested:
-        text += " Cannot be decided (not tested, or a control passes too): " + named(untested, False) + "."
-    return text
+    display(Markdown(text))
 
 
 def show_findings(page: Page) -> None:
-    """Display, per chapter, its title (a link to it) and :func:`chapter_finding`, as MyST Markdown."""
-    from IPython.display import Markdown, display
-
+    """Display, per chapter, its title (a link to it) and its finding in words, each ending with a link to the
+    chapter's evidence, as MyST Markdown."""
     lines = []
     for chapter in CHAPTER_NOTEBOOKS:
         title = md_escape(page.titles.get(chapter, chapter))
         label = next((lab for lab in sorted(page.links.get(chapter, ())) if lab.startswith("chap-")), None)
         head = f"[{title}](#{label})" if label else title
-        lines.append(f"- **{head}** — {md_escape(chapter_finding(page.rows, chapter))}")
-    display(Markdown("\n".join(lines)))
+        text = part_finding(page.rows, chapter, markdown=True, link=chapter_links(page.links, chapter))
+        lines.append(f"- **{head}.** {text}")
+    _markdown("\n".join(lines))
 
 
-def show_tally(page: Page) -> pd.DataFrame:
-    """Print the tally's sentence and return the tally as a one-row table (the cell shows it)."""
-    print(render_tally(page.counts))
-    return tally_frame(page.counts)
+def show_tally(page: Page) -> None:
+    """Display the tally: one sentence, then a small table of the verdicts (badge, count, meaning)."""
+    _markdown(render_tally(page.counts) + "\n\n" + tally_markdown(page.counts))
+
+
+def show_glossary(page: Page) -> None:
+    """Display the abbreviations the page uses, each with what it stands for."""
+    _markdown(glossary_markdown())
 
 
 def show_claims(page: Page) -> None:
-    """Display the table of the paper's claims (:func:`render_markdown`) as MyST Markdown."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(render_markdown(paper_rows(page.rows), links=page.links, titles=page.titles)))
+    """Display the paper's claims, one table per chapter (:func:`render_markdown`), as MyST Markdown."""
+    _markdown(render_markdown(paper_rows(page.rows), links=page.links, titles=page.titles))
 
 
 def _show_table(markdown: str, none: str) -> None:
     """Display a MyST table, or print ``none`` when it is empty."""
-    from IPython.display import Markdown, display
-
     if markdown:
-        display(Markdown(markdown))
+        _markdown(markdown)
     else:
         print(none)
 
 
 def show_extras(page: Page) -> None:
-    """Display the table of other readings and controls (:func:`render_extras`), or say there are none."""
+    """Display the other readings, folded per chapter (:func:`render_extras`), or say there are none."""
     _show_table(render_extras(page.rows, links=page.links, titles=page.titles),
-                "No chapter records other readings or controls under this profile.")
+                "No chapter records other readings under this profile.")
 
 
 def show_book_findings(page: Page) -> None:
@@ -210,122 +182,33 @@ def _short(x: Any, n: int = 10) -> str:
     return str(x)[:n] if x else "—"
 
 
-def _prov_text(r: Row, rec: Mapping[str, Any], profile: str, origin: Mapping[str, Any]) -> tuple[str, str]:
-    """(visible text, hover text) of a row's provenance."""
-    data = str(rec.get("data") or origin.get("data") or "not stated")
-    n = rec.get("n_seeds")
-    seeds = f"{int(n)} seed{'s' if int(n) != 1 else ''}" if n else "deterministic"
-    commit = _short(origin.get("commit"), 7) if origin.get("recorded") else "not recorded"
-    short = data if len(data) <= 36 else data[:36].rsplit(" ", 1)[0] + " …"
-    visible = f"{short}; {profile}; {seeds}; commit {commit}"
-    hover = (f"data: {data}; profile: {profile}; seeds: {seeds}; commit: {origin.get('commit') or 'not recorded'}; "
-             f"inputs digest: {origin.get('inputs_digest') or 'not recorded'}")
-    return visible, hover
-
-
-def _hover(visible: str, hover: str) -> str:
-    title = html.escape(" ".join(hover.split()), quote=True).replace("|", "&#124;").replace("$", "&#36;")
-    return f'<span title="{title}">{md_escape(visible)}</span>'
-
-
-def _evidence(r: Row, rec: Mapping[str, Any], links: Mapping[str, set[str]], titles: Mapping[str, str]) -> str:
-    ch = r.chapter
-    text = md_escape(titles.get(ch, CHAPTER_NOTEBOOKS.get(ch, ch)))
-    section = str(rec.get("section") or "")
-    if section and section in links.get(ch, set()):
-        return f"[{text}](#{section})"
-    return text
-
-
-def _verdict_cell(rec: Mapping[str, Any], note: str = "") -> str:
-    text = f"**{md_escape(rec.get('verdict'))}**"
-    if rec.get("reason"):
-        text += " — " + md_escape(rec["reason"])
-    if note:
-        text += " (" + md_escape(note) + ")"
-    return text
-
-
 def render_markdown(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
                     titles: Mapping[str, str] | None = None) -> str:
-    """The paper's claims as a MyST Markdown table in a ``full-width`` div (class ``scorecard``):
-    claim, the paper's value, ours (same unit, seeds and spread), verdict with its reason, the data
-    set and provenance (hover for data, profile, seeds, commit and inputs digest) and a link to the
-    evidence. When a claim has results under another data set of :data:`DATASETS`, two more columns
-    show that data set's value and verdict."""
+    """The paper's claims as MyST Markdown, one table per chapter
+    (:func:`conservae_lib.chapters.scorecard.tables.claims_markdown`): the claim in words, the paper's value,
+    ours with its unit (and another data set's of :data:`DATASETS` below it), a verdict badge with one short
+    reason, and the folded details (claim id, rule, control, provenance)."""
     links = linkable_labels() if links is None else links
     titles = chapter_titles() if titles is None else titles
-    others = sorted({p for r in rows for p in r.other})
-    head = ["claim", "the paper", "ours", "verdict"]
-    for p in others:
-        head += [f"ours ({DATASETS[p].split(' (')[0]})", f"verdict ({DATASETS[p].split(' (')[0]})"]
-    head += ["data and provenance", "evidence"]
-    lines = [":::{div} scorecard full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cl = r.claim
-        about = f"{cl.where}: {cl.statement}" if cl else str(r.record.get("statement") or "")
-        if r.status == "reading":
-            about = f"reading {r.record.get('reading')!r} — " + about
-        cells = [f"`{r.id}`<br>{md_escape(about)}",
-                 md_escape(format_paper(cl)) if cl else "—",
-                 md_escape(format_ours(r)),
-                 _verdict_cell(r.record, r.note)]
-        for p in others:
-            rec = r.other.get(p)
-            cells += ([md_escape(format_ours(rec, cl)), f"**{md_escape(rec.get('verdict'))}**"] if rec else ["—", "—"])
-        if r.status in ("ok", "reading", "unknown"):
-            cells.append(_hover(*_prov_text(r, r.record, r.profile, r.origin)))
-        else:
-            cells.append(f"profile `{r.profile}`")
-        cells.append(_evidence(r, r.record, links, titles))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines + ["", ":::"]) + "\n"
+    return claims_markdown(rows, links, titles)
 
 
 def render_extras(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
                   titles: Mapping[str, str] | None = None) -> str:
-    """Other readings, ids the ledger does not know, and the controls recorded with any claim, as
-    one table (class ``scorecard-extras``); empty string when there are none."""
+    """Other readings and ids the ledger does not know, folded per chapter
+    (:func:`conservae_lib.chapters.scorecard.tables.extras_markdown`); empty string when there are none."""
     links = linkable_labels() if links is None else links
     titles = chapter_titles() if titles is None else titles
-    head = ["claim", "what", "ours", "verdict", "data and provenance", "evidence"]
-    lines = []
-    for r in rows:
-        rec = r.record
-        cl = r.claim
-        if r.status in ("reading", "unknown"):
-            what = (f"reading {rec.get('reading')!r} of the paper's claim" if r.status == "reading"
-                    else "not a registered claim")
-            lines.append([f"`{r.id}`", md_escape(what), md_escape(format_ours(r)), _verdict_cell(rec, r.note),
-                          _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
-        if r.status in ("ok", "reading") and is_finite_number(rec.get("control")):
-            lines.append([f"`{r.id}`", "control (must not pass the claim's rule)",
-                          md_escape(in_unit(float(rec["control"]), cl) if cl and not isinstance(cl.rule, (Trend, Count))
-                                    else report.fmt(float(rec["control"]), 4)),
-                          f"claim: **{md_escape(rec.get('verdict'))}**",
-                          _hover(*_prov_text(r, rec, r.profile, r.origin)), _evidence(r, rec, links, titles)])
-    if not lines:
-        return ""
-    out = [":::{div} scorecard-extras full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(cells) + " |" for cells in lines]
-    return "\n".join(out + ["", ":::"]) + "\n"
+    return extras_markdown(rows, links, titles)
 
 
 def render_book_findings(rows: Sequence[Row], links: Mapping[str, set[str]] | None = None,
                          titles: Mapping[str, str] | None = None) -> str:
-    """The book's own findings (:func:`conservae_lib.chapters.scorecard.rows.finding_rows`): the statement, ours,
-    the verdict of its rule and the evidence, as one table (class ``scorecard-extras``); empty when there are none."""
+    """The book's own findings (:func:`conservae_lib.chapters.scorecard.rows.finding_rows`) laid out as the
+    paper's claims; empty when there are none."""
     links = linkable_labels() if links is None else links
     titles = chapter_titles() if titles is None else titles
-    head = ["finding", "statement (this book's, not the paper's)", "ours", "verdict", "data and provenance", "evidence"]
-    lines = [[f"`{r.id}`", md_escape(r.claim.statement), md_escape(format_ours(r)), _verdict_cell(r.record, r.note),
-              _hover(*_prov_text(r, r.record, r.profile, r.origin)), _evidence(r, r.record, links, titles)]
-             for r in finding_rows(rows)]
-    if not lines:
-        return ""
-    out = [":::{div} scorecard-extras full-width", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(cells) + " |" for cells in lines]
-    return "\n".join(out + ["", ":::"]) + "\n"
+    return book_findings_markdown(rows, links, titles)
 
 
 def render_tally(counts: Mapping[str, int]) -> str:
@@ -335,11 +218,3 @@ def render_tally(counts: Mapping[str, int]) -> str:
     parts = [f"{n} {v}" for v, n in counts.items()]
     return (f"{total} claims of the paper, each number counted once: " + ", ".join(parts)
             + " (an uninformative claim is one whose control passes the same test; it never counts as reproduced).")
-
-
-def tally_frame(counts: Mapping[str, int]) -> pd.DataFrame:
-    """The tally as a one-row DataFrame of strings (verdict → number of the paper's claims)."""
-    return report.frame([{v: str(n) for v, n in counts.items()} | {"total": str(sum(counts.values()))}])
-
-
-# ------------------------------------------------------------------------- chapter 90's parameters

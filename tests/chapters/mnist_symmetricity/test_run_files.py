@@ -164,3 +164,21 @@ def test_adopted_readings_train_every_cell_once_and_a_second_pass_reads_the_file
     _forbid_training(monkeypatch)
     again = J.train_table1(cfg, data, tmp_path / "ckpt", progress=False, runs_dir=tmp_path / "runs")
     assert [r.final() for r in again.every] == [r.final() for r in tr.every]
+
+
+def test_the_published_runs_are_every_finished_file_and_draw_figure_2(tiny, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from conservae_lib.chapters.mnist_symmetricity import figures as F
+    from conservae_lib.presentation.plotting import legibility_problems
+
+    monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
+    assert RF.published_runs("full") == []
+    assert legibility_problems(F.full_fig2_figure([])) == []
+    runs_dir = tmp_path / "full" / "mnist_symmetricity" / "runs"
+    trained = RF.train_or_load(_jobs(), tiny, tmp_path / "ckpt", runs_dir, progress=False)
+    RF.train_or_load(_jobs()[:1], tiny, tmp_path / "ckpt", runs_dir / "data-check", progress=False)  # not Table 1's
+    published = RF.published_runs("full")
+    assert [r.name for r in published] == [r.name for r in trained] and all(r.model is None for r in published)
+    assert legibility_problems(F.full_fig2_figure(published)) == []

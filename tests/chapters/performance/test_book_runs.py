@@ -21,7 +21,8 @@ def test_chapter_timings_read_the_pipeline_metadata(tmp_path):
     rows = book_runs.chapter_timings(tmp_path)
     assert [r["notebook"] for r in rows] == ["01_y", "02_x", "03_broken"]
     assert rows[0]["wall_s"] is None and rows[2]["wall_s"] is None
-    assert rows[1] == {"notebook": "02_x", "profile": "paper", "wall_s": 12.5, "device": "CPU (2 cores)", "train_s": None}
+    assert rows[1] == {"notebook": "02_x", "profile": "paper", "wall_s": 12.5, "device": "CPU (2 cores)", "train_s": None,
+                       "checkpoints": False, "code": None}
 
 
 def test_chapter_timings_add_the_training_time_the_summary_records_run_by_run(tmp_path):
@@ -53,7 +54,9 @@ def _book(tmp_path) -> dict:
 def test_a_device_record_holds_timings_and_claims(tmp_path):
     claim = _book(tmp_path)
     rec = book_runs.device_record(tmp_path / "notebooks", tmp_path / "results", "paper", "make book")
-    assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU", "train_s": None}]
+    assert rec["chapters"] == [{"notebook": "04_x", "profile": "paper", "wall_s": 12.0, "device": "GPU", "train_s": None,
+                                "checkpoints": False, "code": None}]
+    assert rec["commit"] is None or len(rec["commit"]) == 40
     assert rec["claims"]["mnist_symmetricity"][0]["ours"] == 81.0 and rec["benchmark"] is None and rec["note"] == ""
     assert "section" not in rec["claims"]["mnist_symmetricity"][0]
     assert book_runs.claims_of(tmp_path / "results", "paper") == {"mnist_symmetricity": [claim]}
@@ -65,7 +68,13 @@ def test_claims_of_two_runs_are_joined_by_chapter_and_id(tmp_path, monkeypatch):
     (row,) = book_runs.claim_rows(book_runs.claims_of(tmp_path / "results", "paper"), there)
     assert row["ours here"] == 81.0 and row["ours on device"] == 83.0 and row["same verdict"] is False
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path / "results"))
-    assert book_runs.compare_claims({"claims": there}, "paper") == [row]
+    assert book_runs.compare_claims({"claims": there}, "paper", ["04_mnist_symmetricity"]) == []  # judged under no rule
+    from conservae_lib.claims import ledger
+
+    rule = ledger.claim("table1.AE.relu").rule.describe()
+    there = {"mnist_symmetricity": [dict(there["mnist_symmetricity"][0], rule=rule)]}
+    assert book_runs.compare_claims({"claims": there}, "paper", ["04_mnist_symmetricity"]) == [row]
+    assert book_runs.compare_claims({"claims": there}, "paper", ["01_other"]) == []  # not a compared chapter
     assert book_runs.claim_rows({"mnist_symmetricity": [claim]}, {}) == []
 
 
@@ -96,15 +105,30 @@ def test_the_command_line_writes_a_record(tmp_path, monkeypatch, capsys):
         book_runs.main(["replay", "paper", str(out)])
 
 
-def test_a_device_record_of_other_claims_or_rules_is_stale():
-    from conservae_lib.chapters.performance import book_runs
-    from conservae_lib.claims import ledger
+def test_code_digests_tell_runs_of_the_same_code_apart():
+    meta = {"source_sha": "s", "library_sha": "l", "parameters": {"profile": "paper"}, "colab_sha": "x"}
+    same = book_runs.code_digest(dict(meta, colab_sha="y", timing={"wall_s": 3}))
+    assert book_runs.code_digest(meta) == same and len(same) == 16
+    assert book_runs.code_digest(dict(meta, library_sha="l2")) != same
+    assert book_runs.code_digest({"timing": {}}) is None
 
-    current = {"claims": {"all": [ledger.judge(cid, not_tested="x") for cid in ledger.ids()]}}
-    assert book_runs.stale_record(current) is None
-    old_rule = {"claims": {"all": [dict(c, rule="an older rule") if c["id"] == "fig2" else c
-                                   for c in current["claims"]["all"]]}}
-    assert "rules that have changed since (e.g. fig2)" in book_runs.stale_record(old_rule)
-    fewer = {"claims": {"all": current["claims"]["all"][1:] + [{"id": "fig2.old"}]}}
-    assert "1 no longer registered" in book_runs.stale_record(fewer)
-    assert book_runs.stale_record(book_runs.load_device_record("paper")) is not None  # the GPU record of 2026-11-27
+
+def test_chapters_that_keep_checkpoints_are_read_from_their_code(tmp_path):
+    assert book_runs.keeps_checkpoints("mnist_symmetricity") and book_runs.keeps_checkpoints("mnist_conservative_part")
+    assert not book_runs.keeps_checkpoints("curl_2d") and not book_runs.keeps_checkpoints("scorecard")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.py").write_text("fit(m, checkpoint=None)\n")
+    assert not book_runs.keeps_checkpoints("x", tmp_path)
+    (tmp_path / "x" / "b.py").write_text("fit(m, checkpoint=path)\n")
+    assert book_runs.keeps_checkpoints("x", tmp_path)
+
+
+def test_the_stored_gpu_record_is_stale():
+    """The GPU record of 2026-11-27 stores no code digests: nothing of it is compared."""
+    from conservae_lib.presentation import results
+
+    rows = book_runs.chapter_timings(book_runs.BOOK_NOTEBOOKS, results.results_root() / "paper")
+    record = book_runs.load_device_record("paper")
+    assert record is not None and not any(c.get("code") for c in record["chapters"])
+    assert book_runs.stale_record(record, rows) and book_runs.compared_notebooks(record, rows) == []
+    assert book_runs.record_commits(record) == (["781798c", "b36b839"], False)

@@ -16,6 +16,7 @@ from conservae_lib.presentation import results
 from conservae_lib.chapters.scorecard import scorecard
 from conservae_lib.chapters.scorecard import rows as data
 from conservae_lib.chapters.scorecard import sources as sources
+from conservae_lib.chapters.scorecard import findings, words
 
 ROOT = Path(__file__).resolve().parents[3]
 PAPER = ROOT.parent / "shared" / "paper" / "conservativeness_of_untied_autoencoders.md"
@@ -71,7 +72,7 @@ def test_ledger_tables_carry_the_numbers_printed_in_the_paper():
 
 def test_scorecard_modules_type_none_of_the_papers_numbers():
     paths = sorted((ROOT / "conservae_lib" / "chapters" / "scorecard").glob("*.py"))
-    assert len(paths) == 5, "the scorecard's modules moved: update this test"
+    assert len(paths) == 8, "the scorecard's modules moved: update this test"
     for path in paths:
         text = path.read_text()
         for n in ("95.9", "0.959", "0.98838", "0.9968", "0.951", "0.974"):
@@ -199,39 +200,44 @@ def test_ours_is_in_the_papers_unit_with_spread_and_seeds():
                                        _rec("fig2", [True] * 23 + [False], n_seeds=3)),
         "conservative_autoencoders": _summary(_rec("prop2", [3e-11])),
         "mnist_conservative_part": _summary(_rec("table2.tied.b0.6", [0.98762]))}, root=ROOT)}
-    assert scorecard.format_paper(rows["table1.AE.relu"].claim) == "95.9 %"
-    assert scorecard.format_ours(rows["table1.AE.relu"]) == "95 % ± 0.5 % (n = 3 seeds)"
-    assert scorecard.format_ours(rows["table2.tied.b0.6"]) == "0.9876 (n = 1 seed)"
-    assert scorecard.format_paper(rows["table2.tied.b0.6"].claim) == "0.98838"
-    assert scorecard.format_ours(rows["wl-higher"]) == "holds in 3 of 4 (n = 1 seed)"
-    assert scorecard.format_ours(rows["fig2"]) == "holds in 23 of 24 (n = 3 seeds)"
-    assert scorecard.format_ours(rows["prop2"]) == "largest residual 3.0e-11"
-    assert scorecard.format_paper(rows["prop1"].claim) == "qualitative"
-    assert scorecard.format_ours(rows["prop1"]) == "—"
+    ours = {i: words.ours_text(r.record, r.claim) for i, r in rows.items()}
+    assert words.paper_text(rows["table1.AE.relu"].claim) == "95.9 %"
+    assert ours["table1.AE.relu"] == "95 % ± 0.5 pp (3 seeds)"
+    assert ours["table2.tied.b0.6"] == "98.8 % (1 seed)"  # a fraction of images, in percent
+    assert words.paper_text(rows["table2.tied.b0.6"].claim) == "98.84 %"
+    assert ours["wl-higher"] == "3 of 4 cases (1 seed)"
+    assert ours["fig2"] == "23 of 24 cases (3 seeds)"
+    assert ours["prop2"] == "largest residual 3.0 × 10⁻¹¹"
+    assert words.paper_text(rows["prop1"].claim) == "stated in words" and ours["prop1"] == "—"
+    assert "e-" not in "".join(ours.values())  # no raw exponent notation for a reader
 
 
-def test_markdown_table_has_one_line_per_row_escapes_and_shows_provenance():
+def test_markdown_table_has_one_line_per_row_escapes_and_folds_the_provenance():
     rec = _rec("prop2", [0.0], section="sec-here", data="random | [0, 1]^D $x$")
     summaries = {"conservative_autoencoders": _summary(rec, chapter="conservative_autoencoders")}
     rows = data.paper_rows(data.collect("paper", summaries=summaries, root=ROOT))
-    md = scorecard.render_markdown(rows, links={"conservative_autoencoders": {"sec-here"}}, titles={})
-    assert md.startswith(":::{div} scorecard full-width\n") and md.rstrip().endswith(":::")
+    md = scorecard.render_markdown(rows, links={"conservative_autoencoders": {"sec-here", "chap-c"}}, titles={})
+    assert md.startswith("**[") and ":::{div} scorecard scorecard-claims\n" in md and md.rstrip().endswith(":::")
     lines = [line for line in md.splitlines() if line.startswith("|")]
-    assert len(lines) == 2 + len(rows)
-    assert all(line.replace("\\|", "").count("|") == 7 for line in lines)  # six columns, nothing breaks out
-    prop2 = next(line for line in lines if line.startswith("| `prop2`"))
-    assert "(#sec-here)" in prop2 and "title=\"data: random &#124; [0, 1]^D &#36;x&#36;; profile: paper" in prop2
-    assert "seeds: deterministic" in prop2 and "commit:" in prop2
+    assert len(lines) == 2 * len({r.chapter for r in rows}) + len(rows)  # a table per chapter
+    assert all(line.replace("\\|", "").count("|") == 5 for line in lines)  # four columns, nothing breaks out
+    prop2 = next(line for line in lines if "claim id `prop2`" in line)
+    assert prop2.startswith("| **Proposition 2") and "[evidence](#sec-here)" in prop2
+    assert '<span class="verdict verdict-reproduced">reproduced</span>' in prop2
+    fold = prop2[prop2.index("<details>"):prop2.index("</details>")]  # the machine detail, one click away
+    assert "data: random \\| \\[0, 1\\]^D \\$x\\$" in fold and "profile paper" in fold and "commit `" in fold
+    assert "rule: " in fold and "the ledger's reason: " in fold
 
 
-def test_a_second_data_set_gets_its_own_columns():
+def test_a_second_data_set_is_shown_beside_ours():
     paper = {"mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.81, 0.82]))}
     full = {"mnist_symmetricity": _summary(_rec("table1.AE.relu", [0.958, 0.96]))}
     rows = data.collect("paper", summaries=paper, root=ROOT, other={"full": full})
     row = {r.id: r for r in rows}["table1.AE.relu"]
     assert row.verdict == ledger.NOT_REPRODUCED and row.other["full"]["verdict"] == ledger.REPRODUCED
     md = scorecard.render_markdown(data.paper_rows(rows), links={}, titles={})
-    assert "ours (full MNIST)" in md and "verdict (full MNIST)" in md
+    line = next(line for line in md.splitlines() if "claim id `table1.AE.relu`" in line)
+    assert "<br>full <abbr" in line and "95.9 % ± 0.14 pp (2 seeds)" in line
 
 
 def test_links_only_to_labels_of_chapters_in_the_book():
@@ -245,13 +251,16 @@ def test_links_only_to_labels_of_chapters_in_the_book():
         assert f"notebooks/{sources.CHAPTER_NOTEBOOKS[chapter]}" in sources.toc_files(ROOT)
 
 
-def test_extras_table_holds_readings_unknown_ids_and_controls():
+def test_extras_fold_readings_with_human_labels_and_controls_go_to_the_details():
     summaries = {"mnist_conservative_part": _summary(
         _rec("table2.tied.b1.0", [1.0, 1.0], control=[1.0, 1.0]),
         _rec("recover-93", [0.98, 0.99], reading="table-beta"))}
     rows = data.collect("paper", summaries=summaries, root=ROOT)
     md = scorecard.render_extras(rows, links={}, titles={})
-    assert "reading 'table-beta'" in md and "control" in md
+    assert md.startswith("::::{dropdown} ") and "reading β in Table 2's convention" in md and "table-beta" in md
+    assert md.count("<details>") == 1  # the reading's id is in its folded details only
+    claims = scorecard.render_markdown(data.paper_rows(rows), links={}, titles={})
+    assert "control: 100 %" in claims
     assert scorecard.render_extras(data.collect("paper", summaries={}, root=ROOT), links={}, titles={}) == ""
 
 
@@ -361,7 +370,7 @@ def test_committed_scorecard_page_covers_every_claim():
     nb = json.loads((ROOT / "book" / "notebooks" / "90_scorecard.ipynb").read_text())
     text = "".join("".join(o.get("data", {}).get("text/markdown", ""))
                    for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
-    ids = re.findall(r"^\| `([^`]+)`", text, flags=re.M)
+    ids = re.findall(r"claim id `([^`]+)`(?!, reading)", text)
     assert ids[: len(IDS)] == IDS
 
 
@@ -441,13 +450,12 @@ def test_show_functions_print_and_display_the_sections(tmp_path, monkeypatch, ca
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
     page = scorecard.prepare_page(_page_rows(), "paper", ROOT)
-    frame = scorecard.show_tally(page)
-    assert capsys.readouterr().out == scorecard.render_tally(page.counts) + "\n"
-    assert frame.equals(scorecard.tally_frame(page.counts))
+    scorecard.show_tally(page)
     scorecard.show_claims(page)
     scorecard.show_extras(page)
-    assert shown == [scorecard.render_markdown(data.paper_rows(page.rows), titles=page.titles),
-                     scorecard.render_extras(page.rows, titles=page.titles)]
+    assert capsys.readouterr().out == "No chapter records other readings under this profile.\n"
+    assert shown[0].startswith(scorecard.render_tally(page.counts)) and "| **all claims** |" in shown[0]
+    assert shown[1] == scorecard.render_markdown(data.paper_rows(page.rows), titles=page.titles)
     assert scorecard.show_provenance(page).equals(scorecard.provenance_frame(page.origin, "paper"))
 
 
@@ -457,7 +465,7 @@ def test_show_functions_say_when_there_is_nothing_to_show(tmp_path, monkeypatch,
     scorecard.show_extras(page)
     assert scorecard.show_provenance(page) is None
     assert capsys.readouterr().out.splitlines() == [
-        "No chapter records other readings or controls under this profile.",
+        "No chapter records other readings under this profile.",
         "No chapter has saved results under this profile yet."]
     assert list(scorecard.provenance_frame([], "paper").index) == ["none yet"]
 
@@ -467,14 +475,17 @@ def test_a_chapters_finding_names_what_holds_what_does_not_with_both_values_and_
     summaries = {"mnist_symmetricity": _summary(
         _rec("table1.AE.relu", [0.81, 0.81, 0.812]), _rec("table1.AE.sigmoid", [0.951, 0.951, 0.951]),
         _rec("fig2.plateau.AE", [0.951, 0.951, 0.951]), _rec("fig1", [0.67, 0.66, 0.68], control=[0.67]),
-        _rec("wl-higher", [True] * 12, n_seeds=3))}
+        _rec("wl-higher", [True] * 12, n_seeds=3), _rec("wl-curvature", [0.2, 0.21], control=[0.6]))}
     rows = data.collect("paper", summaries=summaries, root=ROOT)
     text = scorecard.chapter_finding(rows, "mnist_symmetricity")
-    counted = [c for c in ledger.ids_of_chapter("mnist_symmetricity") if ledger.claim(c).counted]
-    assert text.startswith(f"{len(counted)} claims: 2 reproduced, 1 not reproduced, 1 uninformative, 12 not tested.")
-    assert "Holds: Table 1, AE, sig.; " in text and ledger.claim("wl-higher").statement in text
-    assert "Does not hold here: Table 1, AE, ReLU (ours 81.1 % ± 0.12 % (n = 3 seeds), the paper 95.9 %)." in text
-    assert "Cannot be decided (not tested, or a control passes too): Table 1, AE, ReLU+wl; " in text
-    assert text.endswith("; and 9 more.")  # at most NAMED claims by name, then how many more
+    assert text.startswith("Table 1, 8 cells: 1 holds, 1 does not hold (ours 14.8 percentage points below the paper's), "
+                           "6 are not tested.")
+    assert "Holds: " + words.expand(ledger.claim("wl-higher").statement) in text
+    assert "Does not hold: " + words.expand(ledger.claim("wl-curvature").statement) + " (ours 20.5 %" in text
+    assert "Cannot be decided: " in text and "a control (the same at initialisation)" in text
+    assert "Why: " in text and "does better than ours" in text
     assert "fig2.plateau" not in text and "Figure 2a, 'Empirical" not in text  # a repeated number is not counted twice
-    assert scorecard.chapter_finding(rows, "curl_2d") == "not run yet under this profile (1 claims wait for it)."
+    assert not words.abbreviations(text) - {"MNIST"}  # plain words: the abbreviations are spelled out
+    assert scorecard.chapter_finding(rows, "curl_2d") == "Not run yet under this profile (1 claims wait for it)."
+    md = findings.part_finding(rows, "mnist_symmetricity", markdown=True, link="sec-x")
+    assert md.endswith("(#sec-x)") and "<abbr title=" in md
