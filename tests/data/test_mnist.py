@@ -1,15 +1,28 @@
 """MNIST loaders (chapter *Empirical conservativeness on MNIST*): every source works or says why not."""
 from __future__ import annotations
 
+import gzip
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from conservae_lib.data import mnist
-from conservae_lib.data.mnist import DataUnavailableError, load_mnist, read_idx, write_idx
+from conservae_lib.data.mnist import DataUnavailableError, load_mnist, read_idx
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> Path:
+    """Write a uint8 array as an IDX file (gzip-compressed if ``path`` ends in ``.gz``)."""
+    path = Path(path)
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes() + array.tobytes()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as fh:
+        fh.write(data)
+    return path
 
 
 def _tiny_idx(folder, n_train=30, n_test=20, gz=False, seed=0):

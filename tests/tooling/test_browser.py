@@ -431,11 +431,11 @@ def test_every_page_has_its_screenshots(visits):
 
 
 def test_scorecard_page_shows_every_item_of_the_paper(visits):
-    from conservae_lib.chapters.scorecard import rows as scorecard_data
+    from conservae_lib.claims import ledger
 
     pages = {d: v.scorecard_ids for d, v in visits.items() if v.scorecard_ids}
     assert list(pages) == [SCORECARD], list(pages)
-    assert pages[SCORECARD] == scorecard_data.registry_ids()
+    assert pages[SCORECARD] == ledger.ids()
 
 
 def test_no_page_scrolls_sideways_on_a_desktop(visits):

@@ -48,9 +48,10 @@ PARAMETERS = Chapter("mnist_symmetricity", (
     Param("H", 500, "hidden units", smoke=64, **COUNT),
     Param("epochs", 100, "training epochs of every Table 1 run", smoke=2, **EPOCHS),
     Param("batch_size", 200, "mini-batch size", smoke=50, **COUNT),
-    Param("readings_from", None, "take the primary reading(s), their learning rates and ε from this profile's "
-          "published run of the chapter (its blind rules' choices) instead of choosing them here; then optimizers, "
-          "lrs, eps_grid and eps_epochs are not used", full="paper", kind=str, choices=("paper",), optional=True),
+    Param("readings_from", None, "take the primary optimiser(s) and their learning rates from this profile's "
+          "published run of the chapter (its blind rule's choice) instead of comparing every optimiser here; then "
+          "optimizers and lrs are not used (ε is still chosen here, by its rule on this data)", full="paper", kind=str,
+          choices=("paper",), optional=True),
     Param("extras", True, "train the extras: Rifai's penalty, the sensitivity runs, the weight-decay study",
           full=False, kind=bool),
     Param("run_files", False, "read each run from its fresh result file under runs/ beside the summary, or train "

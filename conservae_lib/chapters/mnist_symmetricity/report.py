@@ -135,15 +135,11 @@ def settings_frame(settings: Settings, labels: Mapping[str, str], cfg: Config) -
 
 # ----------------------------------------------------------------------------- ε of eq. (10), the readings
 def epsilon_text(cfg: Config, eps: Mapping[str, Mapping[str, float]], labels: Mapping[str, str]) -> str:
-    """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell (or, with ``readings_from``,
-    the profile whose rule chose it)."""
-    chosen = "\n".join(f"chosen ε, {labels.get(o, o)}: " + ", ".join(f"{k} {v:g}" for k, v in e.items())
-                       for o, e in eps.items())
-    if cfg.readings_from:
-        return (f"ε (and the primary reading) adopted from this chapter's run under the {cfg.readings_from!r} profile, "
-                f"where its rule chose them on that profile's data; no ε run here\n" + chosen)
+    """The ε rule's grid and bound, and the ε it chose per optimiser and CAE cell."""
     return (f"ε grid {cfg.eps_grid}; bound: reconstruction error ≤ {1 + cfg.eps_tolerance:g} × the AE's of the same "
-            f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n" + chosen)
+            f"optimiser after {cfg.eps_epochs} epoch(s), seed {cfg.seed}\n"
+            + "\n".join(f"chosen ε, {labels.get(o, o)}: " + ", ".join(f"{k} {v:g}" for k, v in e.items())
+                        for o, e in eps.items()))
 
 
 def epsilon_span_text(rows: Sequence[dict[str, Any]], labels: Mapping[str, str], epochs: int) -> str:

@@ -27,7 +27,6 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from conservae_lib.core.models import AutoEncoder
 from conservae_lib.data.mnist import MNIST
 from conservae_lib.foundations.files import load_json, save_json
 from .empirical import GRID, RunResult, RunSpec, Settings, run_tag, train_run
@@ -126,9 +125,10 @@ def load_run(path: str | Path, spec: RunSpec, settings: Settings) -> RunResult:
                      statistics=d["statistics"])
 
 
-def published_runs(profile: str = "full") -> list[RunResult]:
-    """Every run whose result file ``profile`` has published so far (``results/<profile>/mnist_symmetricity/runs``,
-    data-set check runs aside), in Table 1's order then by seed, without models; none when it has none."""
+def published_runs(profile: str, epochs: int) -> list[RunResult]:
+    """Every run of ``epochs`` epochs (Table 1's length; the ε rule's runs are shorter) whose result file ``profile``
+    has published so far (``results/<profile>/mnist_symmetricity/runs``; subfolders such as the data-set check's
+    aside), in Table 1's order then by seed, without models; none when it has none."""
     from conservae_lib.presentation.results import results_root
 
     order = [s.key for s in GRID]
@@ -136,7 +136,7 @@ def published_runs(profile: str = "full") -> list[RunResult]:
     for path in sorted((results_root() / profile / "mnist_symmetricity" / "runs").glob("*.json")):
         d = load_json(path)
         runs.append(load_run(path, next(s for s in GRID if s.key == d["config"]), Settings(**d["settings"])))
-    return sorted(runs, key=lambda r: (order.index(r.spec.key), r.seed))
+    return sorted((r for r in runs if r.settings.epochs == epochs), key=lambda r: (order.index(r.spec.key), r.seed))
 
 
 def fresh_run(folder: str | Path, spec: RunSpec, settings: Settings, data: MNIST, seed: int) -> RunResult | None:

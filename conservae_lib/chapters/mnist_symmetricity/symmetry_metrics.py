@@ -10,6 +10,8 @@ is counted apart. Chapter: *Empirical conservativeness on MNIST* (``notebooks/04
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 

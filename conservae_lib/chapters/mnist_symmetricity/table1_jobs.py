@@ -177,7 +177,8 @@ class Table1Runs:
 def adopted_readings(cfg: Config) -> dict[str, Any] | None:
     """With ``readings_from`` set, the readings that profile's published run of the chapter chose by its blind
     rules (``results/<profile>/mnist_symmetricity/summary.json`` of the repository): the primary optimiser(s),
-    the lead, each one's learning rate and ε per CAE cell; None otherwise."""
+    the lead and each one's learning rate (ε is chosen again, by its rule on the data of the run that adopts them);
+    None otherwise."""
     if cfg.readings_from is None:
         return None
     from conservae_lib.foundations.files import REPO_ROOT, load_json
@@ -188,8 +189,7 @@ def adopted_readings(cfg: Config) -> dict[str, Any] | None:
                          f"run the chapter under that profile first.")
     s = load_json(path)
     return {"primary": list(s["primary_optimizers"]), "lead": s["lead_optimizer"],
-            "lrs": {o: float(s["settings"][o]["lr"]) for o in s["primary_optimizers"]},
-            "epsilon": {o: dict(s["epsilon"][o]) for o in s["primary_optimizers"]}}
+            "lrs": {o: float(s["settings"][o]["lr"]) for o in s["primary_optimizers"]}}
 
 
 def _choose_readings(cfg: Config, by_opt: Mapping[str, Settings], train: Any) -> tuple[Any, ...]:
@@ -219,7 +219,8 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
        against that optimiser's AEs;
     2. the CAE cells of every optimiser reading (first seed), each with its optimiser's ε; then the primary
        reading(s) by the curves' shape and the lead co-primary by reconstruction error — no number of the paper;
-       with ``readings_from`` (:func:`adopted_readings`) stages 1–2 are that profile's choices and its eight cells;
+       with ``readings_from`` (:func:`adopted_readings`) only that profile's primary optimiser(s) are trained, and
+       the primary reading(s) and lead are that profile's;
     3. the other seeds of every co-primary, and with ``extras`` under the lead the second CAE reading (Rifai's
        penalty) and the sensitivity runs;
     4. with ``extras``, the weight-decay study (lead, first seed, every cell × ``wd_grid``;
@@ -248,13 +249,9 @@ def train_table1(cfg: Config, data: MNIST, checkpoint_dir: str | Path | None, pr
         folder = Path(runs_dir) if on is data else Path(runs_dir) / "data-check"  # a run's name does not say its data
         return train_or_load(jobs, on, checkpoint_dir, folder, progress=progress, workers=workers, budget_s=left)
 
-    if adopted:
-        eps, eps_rows, eps_runs, lead, coprimary = adopted["epsilon"], [], [], adopted["lead"], adopted["primary"]
-        first = train([j for o, st in by_opt.items() for j in grid_jobs(st, [cfg.seed], eps=eps[o])])
-        seed0 = by_optimizer(first)
-        summaries = {o: reading_summary(seed0[o]) for o in by_opt}
-    else:
-        eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead, first = _choose_readings(cfg, by_opt, train)
+    eps, eps_rows, eps_runs, seed0, summaries, coprimary, lead, first = _choose_readings(cfg, by_opt, train)
+    if adopted:  # the optimiser(s) were chosen there; ε by its rule on this data, above
+        coprimary, lead = adopted["primary"], adopted["lead"]
     more = [j for o in coprimary for j in grid_jobs(by_opt[o], seeds_from(cfg)[1:], eps=eps[o])]
     rifai = rifai_jobs(by_opt[lead], cfg.rifai_weight, cfg.seed) if cfg.extras else []
     trained = train(more + rifai + (sensitivity_jobs(by_opt[lead], cfg) if cfg.extras else []))

@@ -28,7 +28,7 @@ from conservae_lib.claims.ledger_rules import is_finite_number
 from .sources import CHAPTER_NOTEBOOKS, REPO_ROOT
 
 __all__ = [
-    "BETAS", "REGISTRY", "DATASETS", "NOT_RUN", "Row", "SummaryError", "registry_ids", "item", "results_base",
+    "BETAS", "REGISTRY", "DATASETS", "NOT_RUN", "Row", "SummaryError", "results_base",
     "load_summaries", "check_summary", "collect", "collect_other", "tally", "paper_rows", "finding_rows", "extra_rows",
     "problems",
     "check", "export", "export_object", "validate_export",
@@ -52,16 +52,6 @@ NOT_RUN = "chapter not run"
 
 class SummaryError(ValueError):
     """A chapter summary the scorecard cannot show (malformed, or made with other parameters)."""
-
-
-def registry_ids() -> list[str]:
-    """The ids of the ledger's claims, in order."""
-    return ledger.ids()
-
-
-def item(id: str) -> ledger.Claim:
-    """The ledger's claim with this id (a one-sentence ``KeyError`` otherwise)."""
-    return ledger.claim(id)
 
 
 # ----------------------------------------------------------------------------- reading summaries

@@ -140,7 +140,7 @@ def test_the_full_profile_adopts_the_paper_profiles_choices():
 
     paper = load_summary("mnist_symmetricity", "paper")
     assert adopted["primary"] == paper["primary_optimizers"] and adopted["lead"] == paper["lead_optimizer"]
-    assert adopted["epsilon"] == {o: paper["epsilon"][o] for o in adopted["primary"]}
+    assert adopted["lrs"] == {o: paper["settings"][o]["lr"] for o in adopted["primary"]}
     assert J.adopted_readings(parameters.PARAMETERS.configure("paper")) is None
 
 
@@ -158,9 +158,12 @@ def test_adopted_readings_train_every_cell_once_and_a_second_pass_reads_the_file
     data = J.load_data(cfg)
     tr = J.train_table1(cfg, data, tmp_path / "ckpt", progress=False, runs_dir=tmp_path / "runs")
     adopted = J.adopted_readings(cfg)
-    assert tr.coprimary == adopted["primary"] and not tr.eps_runs and not tr.rifai and not tr.decay_runs
-    assert {r.spec.key: r.settings.cae_weight for r in tr.runs[tr.lead] if r.spec.model == "CAE"} == adopted["epsilon"][tr.lead]
-    assert len(list((tmp_path / "runs").glob("*.json"))) == len(E.GRID) == len(tr.every)
+    assert tr.coprimary == adopted["primary"] and list(tr.readings) == adopted["primary"]  # no other optimiser
+    assert not tr.rifai and not tr.decay_runs
+    assert {r.settings.optimizer for r in tr.eps_runs} == set(adopted["primary"])  # ε chosen here, by its rule
+    assert {r.spec.key: r.settings.cae_weight for r in tr.runs[tr.lead] if r.spec.model == "CAE"} == tr.eps[tr.lead]
+    assert len(list((tmp_path / "runs").glob("*.json"))) == len({r.name for r in tr.every})  # one file per run
+    assert len(tr.runs[tr.lead]) == len(E.GRID) and all(r.settings.epochs == cfg.eps_epochs for r in tr.eps_runs)
     _forbid_training(monkeypatch)
     again = J.train_table1(cfg, data, tmp_path / "ckpt", progress=False, runs_dir=tmp_path / "runs")
     assert [r.final() for r in again.every] == [r.final() for r in tr.every]
@@ -174,11 +177,12 @@ def test_the_published_runs_are_every_finished_file_and_draw_figure_2(tiny, tmp_
     from conservae_lib.presentation.plotting import legibility_problems
 
     monkeypatch.setenv("CONSERVAE_RESULTS", str(tmp_path))
-    assert RF.published_runs("full") == []
+    assert RF.published_runs("full", 3) == []
     assert legibility_problems(F.full_fig2_figure([])) == []
     runs_dir = tmp_path / "full" / "mnist_symmetricity" / "runs"
     trained = RF.train_or_load(_jobs(), tiny, tmp_path / "ckpt", runs_dir, progress=False)
     RF.train_or_load(_jobs()[:1], tiny, tmp_path / "ckpt", runs_dir / "data-check", progress=False)  # not Table 1's
-    published = RF.published_runs("full")
+    assert RF.published_runs("full", 4) == []  # only runs of Table 1's length
+    published = RF.published_runs("full", 3)
     assert [r.name for r in published] == [r.name for r in trained] and all(r.model is None for r in published)
     assert legibility_problems(F.full_fig2_figure(published)) == []

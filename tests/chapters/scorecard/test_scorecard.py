@@ -40,11 +40,10 @@ def _summary(*claims, chapter=None, profile="paper", **params):
 
 # ----------------------------------------------------------------------------- the registry
 def test_registry_is_the_ledger():
-    assert data.registry_ids() == IDS
     assert [c.id for c in data.REGISTRY] == IDS + ledger.finding_ids()
-    assert data.item("table1.AE.relu") is ledger.CLAIMS["table1.AE.relu"]
+    assert ledger.claim("table1.AE.relu") is ledger.CLAIMS["table1.AE.relu"]
     with pytest.raises(KeyError, match="not a claim registered"):
-        data.item("table3.x")
+        ledger.claim("table3.x")
 
 
 def test_chapter_notebooks_match_the_toc_slots():
